@@ -1,0 +1,35 @@
+/** What the knowledge side hands to the chat side: structured answers the router renders per platform. */
+import type { Passage } from './passage.ts';
+
+/** One link on an answer's "Sources:" line. */
+export interface Citation {
+  title: string; // e.g. 'Quick Start › Requirements: Building › bindgen'
+  url: string;
+  kernelVersion: string | null; // the version the passage belongs to, shown as "(6.1)"
+}
+
+export type AnswerKind =
+  | 'answer' // grounded in retrieved passages
+  | 'abstain' // confidence too low: "I don't know that one" + where to ask + a question template
+  | 'smalltalk' // greetings, thanks, who-are-you: a brief friendly line, no docs dump
+  | 'refusal'; // injection attempts, abuse, requests for private data or secrets: brief and polite
+
+export interface Answer {
+  kind: AnswerKind;
+  /** The answer itself: 1-3 sentences of plain text (Markdown inline code allowed). */
+  lead: string;
+  /** An optional code snippet (without fences) and its language, e.g. a config fragment. */
+  code?: { language: string; text: string };
+  /** Further lines after the lead (e.g. the abstention's where-to-ask and question template). */
+  details: string[];
+  /** The links for the "Sources:" line, best first; empty for smalltalk/refusal. */
+  citations: Citation[];
+  /** The kernel version whose passages were used, when one was (a question naming "6.1" pins it). */
+  kernelVersion: string | null;
+  /** Retrieval confidence in [0, 1] the abstention decision used. */
+  confidence: number;
+  /** Every retrieved passage, best first, so `!sources <n>` can show more than were cited. */
+  passages: Passage[];
+  /** How the lead was produced: extractively, or phrased by the configured model. */
+  via: 'extractive' | 'llm' | 'rule';
+}
