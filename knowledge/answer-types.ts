@@ -33,3 +33,42 @@ export interface Answer {
   /** How the lead was produced: extractively, or phrased by the configured model. */
   via: 'extractive' | 'llm' | 'rule';
 }
+
+/** A passage found for a question, with its retrieval score (higher is better, unbounded). */
+export interface Hit {
+  passage: Passage;
+  score: number;
+}
+
+/** What retrieval hands to answer composition. */
+export interface Retrieval {
+  question: string;
+  /** Ranked hits, best first, one per section (duplicates across kernel versions collapsed). */
+  hits: Hit[];
+  /** Calibrated probability-like confidence in [0, 1] that hits[0] answers the question. */
+  confidence: number;
+  /** The analysed query's terms (lowercased, as indexed), for sentence selection and highlighting. */
+  terms: string[];
+  /** The kernel version the question named ("on 6.1 ..."), or null. */
+  askedVersion: string | null;
+}
+
+/** A curated FAQ entry (knowledge/faq/<slug>.md). */
+export interface FaqEntry {
+  slug: string;
+  title: string;
+  /** Markdown body, in the project's own words. */
+  body: string;
+  /** Canonical links to the docs the entry rests on. */
+  links: string[];
+  aliases: string[];
+}
+
+/** The knowledge base as the router sees it. */
+export interface KnowledgeService {
+  ask(question: string): Promise<Answer>;
+  /** FAQ entries matching a topic, best first; every entry when the topic is empty. */
+  faq(topic: string): FaqEntry[];
+  /** Kernel versions indexed, newest first. */
+  kernelVersions(): string[];
+}
