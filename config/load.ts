@@ -101,7 +101,8 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   if (file) {
     try {
       const parsed = parseYaml(readFileSync(file, 'utf8')) ?? {};
-      if (typeof parsed !== 'object' || Array.isArray(parsed)) problems.push(`${file}: expected a mapping of settings`);
+      if (typeof parsed !== 'object' || Array.isArray(parsed))
+        problems.push(`${file}: expected a mapping of settings`);
       else input = parsed as Record<string, unknown>;
     } catch (error) {
       problems.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
@@ -136,7 +137,10 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
     for (const issue of parsed.error.issues) {
       const where = issue.path.join('.') || '(top level)';
       if (issue.code === 'unrecognized_keys') {
-        const paths = known.map((s) => s.path.join('.'));
+        // Sections count as names too, so a misspelt section gets a suggestion.
+        const paths = [
+          ...new Set(known.flatMap((s) => s.path.map((_, i) => s.path.slice(0, i + 1).join('.')))),
+        ];
         for (const key of issue.keys) {
           const full = [...issue.path, key].join('.');
           problems.push(`${full}: unknown setting${suggest(full, paths)}`);
@@ -146,8 +150,11 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   const config = parsed.data;
-  config.cacheDir = resolve(config.cacheDir || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rfl-onboard'));
-  if (config.llm.baseUrl && !config.llm.model) warnings.push('llm.baseUrl is set but llm.model is empty: answers stay extractive');
+  config.cacheDir = resolve(
+    config.cacheDir || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'rfl-onboard'),
+  );
+  if (config.llm.baseUrl && !config.llm.model)
+    warnings.push('llm.baseUrl is set but llm.model is empty: answers stay extractive');
   return { ok: true, config, warnings };
 }
 
@@ -172,7 +179,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }

@@ -23,11 +23,15 @@ export function createLogger(
   config: Pick<Config, 'logLevel' | 'logFormat'>,
   options: { interactive?: boolean; destination?: pino.DestinationStream } = {},
 ): Logger {
-  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && options.interactive === true);
+  const pretty =
+    config.logFormat === 'pretty' || (config.logFormat === 'auto' && options.interactive === true);
   const base = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (options.destination) return pino(base, options.destination);
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, ignore: 'pid,hostname' } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { destination: 2, ignore: 'pid,hostname' } },
+    });
   }
   return pino(base, pino.destination(2));
 }

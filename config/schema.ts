@@ -9,12 +9,22 @@ import { z } from 'zod';
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const kernelTree = z.strictObject({
-  path: z.string().min(1).meta({ description: 'Root of a kernel source tree (the folder holding its Makefile).' }),
+  path: z
+    .string()
+    .min(1)
+    .meta({ description: 'Root of a kernel source tree (the folder holding its Makefile).' }),
 });
 
 const markdownTree = z.strictObject({
-  path: z.string().min(1).meta({ description: 'Root of a Markdown tree, e.g. a checkout of the rust-for-linux.com site.' }),
-  id: z.string().min(1).optional().meta({ description: 'Name shown in sources; defaults to the folder name.' }),
+  path: z
+    .string()
+    .min(1)
+    .meta({ description: 'Root of a Markdown tree, e.g. a checkout of the rust-for-linux.com site.' }),
+  id: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Name shown in sources; defaults to the folder name.' }),
   baseUrl: z
     .string()
     .url()
@@ -34,9 +44,13 @@ export const configSchema = z.strictObject({
   }),
   redis: z
     .strictObject({
-      url: z.string().default('redis://127.0.0.1:6379').meta({ description: 'Redis for the job queue and records.' }),
+      url: z
+        .string()
+        .default('redis://127.0.0.1:6379')
+        .meta({ description: 'Redis for the job queue and records.' }),
       startLocal: z.boolean().default(true).meta({
-        description: "Start Debian's redis-server (data under cacheDir) when the URL is on loopback and nothing answers.",
+        description:
+          "Start Debian's redis-server (data under cacheDir) when the URL is on loopback and nothing answers.",
       }),
     })
     .prefault({}),
@@ -47,14 +61,21 @@ export const configSchema = z.strictObject({
           'The default kernel tree. Empty: the env var KERNEL_SRC, else the Debian linux-source-* tarball, unpacked under cacheDir.',
       }),
       extraTrees: z.array(kernelTree).default([]).meta({
-        description: 'More kernel trees to index side by side (e.g. a newer version); questions naming a version use it.',
+        description:
+          'More kernel trees to index side by side (e.g. a newer version); questions naming a version use it.',
       }),
     })
     .prefault({}),
   knowledge: z
     .strictObject({
-      markdownTrees: z.array(markdownTree).default([]).meta({ description: 'Markdown trees to index besides the kernel docs.' }),
-      faqDir: z.string().default('knowledge/faq').meta({ description: 'The curated FAQ: one Markdown file per entry.' }),
+      markdownTrees: z
+        .array(markdownTree)
+        .default([])
+        .meta({ description: 'Markdown trees to index besides the kernel docs.' }),
+      faqDir: z
+        .string()
+        .default('knowledge/faq')
+        .meta({ description: 'The curated FAQ: one Markdown file per entry.' }),
       wholeDocumentation: z.boolean().default(false).meta({
         description: 'Index all of Documentation/ instead of the Rust, process, kbuild and dev-tools parts.',
       }),
@@ -64,23 +85,46 @@ export const configSchema = z.strictObject({
         .max(1)
         .default(0.5)
         .meta({ description: 'Below this retrieval confidence the bot says it does not know.' }),
-      maxSources: z.number().int().min(1).max(10).default(3).meta({ description: 'Links on the "Sources:" line.' }),
+      maxSources: z
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .default(3)
+        .meta({ description: 'Links on the "Sources:" line.' }),
     })
     .prefault({}),
   llm: z
     .strictObject({
       baseUrl: z.string().default('').meta({
-        description: 'An OpenAI-compatible endpoint that phrases answers from retrieved passages. Empty: extractive answers.',
+        description:
+          'An OpenAI-compatible endpoint that phrases answers from retrieved passages. Empty: extractive answers.',
       }),
       model: z.string().default('').meta({ description: 'Model name sent to the endpoint.' }),
       apiKey: z.string().default('').meta({ description: 'API key for the endpoint.', secret: true }),
-      timeoutMs: z.number().int().positive().default(20000).meta({ description: 'Per request; then the extractive answer.' }),
-      maxRetries: z.number().int().min(0).max(5).default(1).meta({ description: 'Retries on transient errors.' }),
+      timeoutMs: z
+        .number()
+        .int()
+        .positive()
+        .default(20000)
+        .meta({ description: 'Per request; then the extractive answer.' }),
+      maxRetries: z
+        .number()
+        .int()
+        .min(0)
+        .max(5)
+        .default(1)
+        .meta({ description: 'Retries on transient errors.' }),
     })
     .prefault({}),
   chat: z
     .strictObject({
-      commandPrefix: z.string().min(1).max(3).default('!').meta({ description: 'Prefix of chat commands (!help).' }),
+      commandPrefix: z
+        .string()
+        .min(1)
+        .max(3)
+        .default('!')
+        .meta({ description: 'Prefix of chat commands (!help).' }),
       botName: z.string().min(1).default('rfl-onboard').meta({ description: 'How the bot calls itself.' }),
     })
     .prefault({}),
