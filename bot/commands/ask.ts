@@ -1,0 +1,40 @@
+/** `!ask <question>`, and every plain question addressed to the bot. */
+import { answerMessage, textMessage } from '../rich-message.ts';
+import { type Command, ok } from './command.ts';
+
+export const askCommand: Command = {
+  name: 'ask',
+  usage: '<question>',
+  summary: 'answer a question from the kernel docs, with links to the sources',
+  async run({ args, knowledge, memory, message, prefix }) {
+    if (args.length === 0) {
+      return ok(
+        textMessage(`What would you like to know? For example: ${prefix}ask which rustc does 6.1 need?`),
+      );
+    }
+    let answer: Awaited<ReturnType<typeof knowledge.ask>>;
+    try {
+      answer = await knowledge.ask(args);
+    } catch (error) {
+      return {
+        ok: false,
+        failure: {
+          userText:
+            'Sorry, something went wrong on my side while looking that up. Please try again in a little while.',
+          logText: 'the knowledge service failed to answer',
+          detail: error,
+        },
+      };
+    }
+    // Only answers drawn from the docs are worth paging through; a "thanks!" keeps the previous one.
+    if (answer.kind === 'answer' || answer.kind === 'abstain') {
+      const cited = new Set(answer.citations.map((citation) => citation.url));
+      memory.remember(message.conversation, {
+        question: args,
+        passages: answer.passages,
+        shown: new Set(answer.passages.filter((p) => cited.has(p.url)).map((p) => p.id)),
+      });
+    }
+    return ok(answerMessage(answer));
+  },
+};

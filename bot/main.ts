@@ -1,0 +1,80 @@
+/**
+ * Process entry point. `node bot/main.ts chat` (what `npm start` runs): the bot as a chat in this
+ * terminal, with a local Redis and the knowledge base built from whatever kernel tree it finds or
+ * provisions. The chat opens at once; questions typed while the index loads are answered when it is ready.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createLogger } from '../config/logger.ts';
+import { formatProblems, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { findKernelSource } from '../jobs/kernel-source.ts';
+import { ensureRedis } from '../jobs/local-redis.ts';
+import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { createLlmPhraser } from '../knowledge/llm.ts';
+import { createKnowledgeService } from '../knowledge/service.ts';
+import { runTerminalChat } from './adapters/terminal.ts';
+import { createRouter, type Router } from './router.ts';
+
+async function chat(config: Config): Promise<void> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  // A person at the terminal reads replies, not log lines: the log goes to a file there.
+  mkdirSync(config.cacheDir, { recursive: true });
+  const logFile = join(config.cacheDir, 'chat.log');
+  const log = interactive
+    ? createLogger(config, { destination: pino.destination({ dest: logFile, sync: false }) })
+    : createLogger(config);
+  const { promise: router, resolve, reject } = Promise.withResolvers<Router>();
+  const terminal = runTerminalChat({ router, input: process.stdin, output: process.stdout, isTTY: interactive, log });
+  if (interactive) process.stdout.write(`rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`);
+
+  try {
+    terminal.status('starting Redis…');
+    const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
+    if (!redis.ok) log.warn(redis.userMessage);
+
+    terminal.status('looking for a kernel source tree…');
+    const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+    if (!source.ok) log.warn(source.userMessage);
+
+    terminal.status('loading the knowledge base…');
+    const kb = await loadKnowledgeBase(
+      {
+        kernelTrees: [...(source.ok ? [source.path] : []), ...config.kernel.extraTrees.map((t) => t.path)],
+        markdownTrees: config.knowledge.markdownTrees,
+        faqDir: config.knowledge.faqDir,
+        wholeDocumentation: config.knowledge.wholeDocumentation,
+      },
+      { cacheDir: config.cacheDir, name: 'bot', log, onStatus: (text) => terminal.status(text) },
+    );
+    const knowledge = createKnowledgeService(kb, {
+      knowledge: config.knowledge,
+      llm: createLlmPhraser(config.llm, log),
+      log,
+    });
+    resolve(createRouter({ knowledge, chat: config.chat, log }));
+  } catch (error) {
+    log.error({ err: error }, 'the knowledge base failed to load');
+    reject(error);
+  } finally {
+    terminal.status(null);
+  }
+  await terminal.finished;
+  log.flush();
+}
+
+const loaded = loadConfig();
+if (!loaded.ok) {
+  console.error(formatProblems(loaded.problems));
+  process.exit(1);
+}
+for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+
+const command = process.argv[2] ?? 'chat';
+if (command === 'chat') {
+  await chat(loaded.config);
+} else {
+  console.error(`usage: node bot/main.ts chat   (unknown command "${command}")`);
+  process.exit(2);
+}

@@ -1,0 +1,117 @@
+/**
+ * Decides whether a message is for the bot, and which command answers it. Platform-neutral: adapters
+ * hand it IncomingMessages and render the RichMessage it returns; it never throws.
+ */
+import type { Logger } from '../config/logger.ts';
+import type { Config } from '../config/schema.ts';
+import type { KnowledgeService } from '../knowledge/answer-types.ts';
+import { closestMatches } from './closest.ts';
+import { askCommand } from './commands/ask.ts';
+import { type Command, type CommandContext, CommandTable } from './commands/command.ts';
+import { defaultCommands } from './commands/index.ts';
+import { ConversationMemory } from './conversation-memory.ts';
+import type { Failure } from './failure.ts';
+import { cleanIncomingText, DEFAULT_MAX_MESSAGE_CHARS } from './input.ts';
+import type { IncomingMessage } from './message.ts';
+import { type RichMessage, textMessage } from './rich-message.ts';
+import { shorten } from './shorten.ts';
+
+export interface RouterOptions {
+  knowledge: KnowledgeService;
+  chat: Config['chat'];
+  log: Logger;
+  /** Longer messages are cut to this many characters, and the reply says so. */
+  maxMessageChars?: number;
+  /** Default: help, ask, faq, sources. */
+  commands?: Command[];
+}
+
+export interface Router {
+  /** The reply to send, or null when the message is not for the bot. */
+  handle(message: IncomingMessage): Promise<RichMessage | null>;
+  readonly commands: CommandTable;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function createRouter(options: RouterOptions): Router {
+  const { knowledge, log } = options;
+  const prefix = options.chat.commandPrefix;
+  const maxChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
+  const commands = new CommandTable(options.commands ?? defaultCommands());
+  const memory = new ConversationMemory();
+  // "rfl-onboard: why …" / "@rfl-onboard, why …": the name is how the user addressed us, not the question.
+  const leadingMention = new RegExp(
+    `^\\s*@?${escapeRegExp(options.chat.botName)}(?=$|[\\s:,])[:,]?\\s*`,
+    'i',
+  );
+
+  const failureReply = (failure: Failure, message: IncomingMessage, level: 'info' | 'error') => {
+    log[level](
+      {
+        err: failure.detail,
+        messageId: message.id,
+        conversation: message.conversation,
+        author: message.author.id,
+      },
+      failure.logText,
+    );
+    return textMessage(failure.userText);
+  };
+
+  async function run(command: Command, context: CommandContext): Promise<RichMessage> {
+    try {
+      const result = await command.run(context);
+      return result.ok ? result.value : failureReply(result.failure, context.message, 'error');
+    } catch (error) {
+      const failure = {
+        userText: 'Sorry, something went wrong on my side. Please try again in a little while.',
+        logText: `the ${command.name} command crashed`,
+        detail: error,
+      };
+      return failureReply(failure, context.message, 'error');
+    }
+  }
+
+  function unknownCommand(name: string, addressed: boolean): RichMessage | null {
+    const [suggestion] = closestMatches(
+      name,
+      commands.all().map((command) => command.name),
+    );
+    // In a channel, "!!!" or "!important" is chatter, not a typo of ours.
+    if (!suggestion && !addressed) return null;
+    return textMessage(
+      `I don’t know the command ${prefix}${shorten(name, 30)}.`,
+      suggestion ? [`Did you mean ${prefix}${suggestion}?`] : [`${prefix}help lists what I can do.`],
+    );
+  }
+
+  async function handle(message: IncomingMessage): Promise<RichMessage | null> {
+    const raw = message.mentionsBot ? message.text.replace(leadingMention, '') : message.text;
+    const isCommand = raw.trimStart().startsWith(prefix);
+    const addressed = message.isDirect || message.mentionsBot;
+    if (!isCommand && !addressed) return null;
+
+    const cleaned = cleanIncomingText(raw, { maxChars, helpCommand: `${prefix}help` });
+    if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
+    const { text, truncated } = cleaned.value;
+
+    const base = { message, knowledge, memory, commands, prefix, log };
+    // "!" followed by a space is punctuation, not a command: "! why does this fail" is a question.
+    const [, name = '', args = ''] = /^(\S*)\s*([\s\S]*)$/.exec(text.slice(prefix.length)) ?? [];
+    let reply: RichMessage | null = null;
+    if (text.startsWith(prefix) && name !== '') {
+      const command = commands.get(name);
+      reply = command ? await run(command, { ...base, args }) : unknownCommand(name, addressed);
+    } else if (addressed) {
+      reply = await run(askCommand, { ...base, args: text });
+    }
+    if (reply && truncated) {
+      const note = `(Your message was long, so I only read its first ${maxChars} characters.)`;
+      reply = { ...reply, details: [...reply.details, note] };
+    }
+    return reply;
+  }
+
+  return { handle, commands };
+}

@@ -1,0 +1,53 @@
+/**
+ * What a newcomer's wording says beyond its words: the kernel version it asks about, and the
+ * vocabulary the docs use for what it describes ("autocompletion" is rust-analyzer in the docs).
+ * The thesaurus is general newcomer-to-docs vocabulary, not tuned to particular questions.
+ */
+
+/** Words before a number that make it some tool's version, not the kernel's. */
+const TOOL_WORDS =
+  /(rustc|rust|bindgen|clang|libclang|llvm|lld|gcc|binutils|ubuntu|debian|fedora|python|cargo|pahole|make|version of rust|rust version)\s*(?:v(?:ersion)?\s*)?$/i;
+
+/**
+ * The kernel version a question names ("on 6.1", "kernel 6.6", "v6.12", "linux-6.1.y"), as
+ * major.minor, or null. Versions of tools (rustc 1.62, bindgen 0.69, Ubuntu 24.04, GCC 8.1) don't count.
+ */
+export function askedKernelVersion(question: string): string | null {
+  for (const match of question.matchAll(/(?<![\w.])v?([3-9])\.(\d{1,2})(?:\.\d+|\.y)?(?![\w.]*\d)/gi)) {
+    const before = question.slice(0, match.index);
+    if (TOOL_WORDS.test(before)) continue;
+    return `${match[1]}.${Number(match[2])}`;
+  }
+  return null;
+}
+
+/** [pattern in the question, words the docs use for it]. */
+const THESAURUS: [RegExp, string][] = [
+  [/\b(ide|editor|vs ?code|vim|neovim|emacs|autocomplet\w*|go[- ]to[- ]definition|lsp|language server)\b/i, 'rust-analyzer'],
+  [/\b(gr[ae]y(ed)?[- ]out|hidden|not (shown|visible|showing)|can'?t (find|see|select|enable)|missing|does ?n[o']t (appear|show))\b/i,
+    'configuration depends RUST_IS_AVAILABLE HAVE_RUST menuconfig requirements'],
+  [/\btoo (new|old)\b|\bmismatch\w*\b|\bunsupported version\b/i, 'minimum version rustavailable requirements'],
+  [/\bdoc[- ]?tests?\b/i, 'documentation tests KUnit'],
+  [/\b(unit[- ]?tests?|testing|tests?)\b/i, 'KUnit rusttest testing'],
+  [/\b(print\w*|log(ging)?|printk|debug output)\b/i, 'pr_info printing'],
+  [/\b(module )?param(eter)?s?\b/i, 'module_param parameters'],
+  [/\b(where (can|do|should) i ask|who (can|do) i ask|get help|chat|questions?)\b/i, 'Zulip mailing list contact'],
+  [/\b(pull requests?|prs?|github|send (a )?patch\w*|contribut\w*|upstream\w*)\b/i, 'submitting patches mailing list contributing'],
+  [/\b(crates\.io|docs\.rs|publish\w*|cargo)\b/i, 'code documentation rustdoc out-of-tree'],
+  [/\b(ld\.lld|linker)\b/i, 'LLVM lld toolchain'],
+  [/\b(compil\w*|build\w*)\b/i, 'building'],
+  [/\b(out[- ]of[- ]tree|external module|own module|\.ko)\b/i, 'out-of-tree module Kbuild'],
+  [/\b(arm64|aarch64|raspberry|risc-?v|riscv|loongarch|powerpc|x86(_64)?|architectures?|arch|platforms?)\b/i,
+    'arch support architectures'],
+  [/\b(install\w*|set ?up|setup|environment|prerequisites?|requirements?)\b/i, 'requirements quick start'],
+  [/\bunsafe\b/i, 'SAFETY comments'],
+  [/\b(format\w*|style|rustfmt|lint\w*|clippy)\b/i, 'coding guidelines rustfmt clippy'],
+  [/\b(gcc|gccrs|codegen)\b/i, 'rustc_codegen_gcc gccrs'],
+];
+
+/** Extra words, in the docs' vocabulary, for what the question describes. */
+export function docVocabulary(question: string): string {
+  return THESAURUS.filter(([pattern]) => pattern.test(question))
+    .map(([, words]) => words)
+    .join(' ');
+}

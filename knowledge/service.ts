@@ -1,0 +1,59 @@
+/** The knowledge base as the chat side uses it: questions in, structured answers out. */
+import type { Logger } from '../config/logger.ts';
+import type { Config } from '../config/schema.ts';
+import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
+import { composeAnswer } from './compose.ts';
+import { classifyMessage, ruleAnswer } from './intent.ts';
+import type { KnowledgeBase } from './knowledge-base.ts';
+import type { LlmPhraser } from './llm.ts';
+import { retrieve } from './retrieve.ts';
+import { analyze } from './tokenize.ts';
+
+export interface ServiceOptions {
+  knowledge: Pick<Config['knowledge'], 'minConfidence' | 'maxSources'>;
+  llm: LlmPhraser | null;
+  log: Logger;
+}
+
+export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOptions): KnowledgeService {
+  const { knowledge, llm, log } = options;
+  const faqTerms = new Map(kb.faq.map((entry) => [entry, new Set(analyze(faqHaystack(entry)))]));
+  return {
+    async ask(question: string): Promise<Answer> {
+      const rule = ruleAnswer(classifyMessage(question));
+      if (rule) return rule;
+      const started = performance.now();
+      const retrieval = retrieve(kb.index, question);
+      const answer = composeAnswer(retrieval, knowledge);
+      log.debug(
+        { ms: Math.round(performance.now() - started), confidence: retrieval.confidence, kind: answer.kind },
+        'retrieved',
+      );
+      return answer.kind === 'answer' && llm ? llm.phrase(question, retrieval, answer) : answer;
+    },
+    faq(topic: string): FaqEntry[] {
+      const wanted = analyze(topic);
+      if (wanted.length === 0) return [...kb.faq].sort((a, b) => a.title.localeCompare(b.title));
+      const slug = topic.trim().toLowerCase();
+      return kb.faq
+        .map((entry) => {
+          const terms = faqTerms.get(entry)!;
+          const overlap = wanted.filter((t) => terms.has(t)).length / wanted.length;
+          return { entry, score: entry.slug === slug ? 2 : overlap };
+        })
+        .filter(({ score }) => score >= 0.5)
+        .sort((a, b) => b.score - a.score)
+        .map(({ entry }) => entry);
+    },
+    kernelVersions(): string[] {
+      return kb.trees
+        .map((tree) => tree.kernelVersion)
+        .filter((v): v is string => v !== null)
+        .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+    },
+  };
+}
+
+function faqHaystack(entry: FaqEntry): string {
+  return [entry.slug.replaceAll('-', ' '), entry.title, ...entry.aliases].join('\n');
+}
