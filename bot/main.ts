@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createLogger } from '../config/logger.ts';
 import { formatProblems, loadConfig } from '../config/load.ts';
+import { createLogger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
@@ -26,8 +26,17 @@ async function chat(config: Config): Promise<void> {
     ? createLogger(config, { destination: pino.destination({ dest: logFile, sync: false }) })
     : createLogger(config);
   const { promise: router, resolve, reject } = Promise.withResolvers<Router>();
-  const terminal = runTerminalChat({ router, input: process.stdin, output: process.stdout, isTTY: interactive, log });
-  if (interactive) process.stdout.write(`rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`);
+  const terminal = runTerminalChat({
+    router,
+    input: process.stdin,
+    output: process.stdout,
+    isTTY: interactive,
+    log,
+  });
+  if (interactive)
+    process.stdout.write(
+      `rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`,
+    );
 
   try {
     terminal.status('starting Redis…');

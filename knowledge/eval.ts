@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../config/logger.ts';
 import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../config/logger.ts';
 import type { KnowledgeBase } from './knowledge-base.ts';
 import { loadKnowledgeBase } from './knowledge-base.ts';
 import type { Passage } from './passage.ts';
@@ -57,7 +57,12 @@ export function isRelevant(
   return at === wanted.length;
 }
 
-export async function evaluate(kb: KnowledgeBase, corpusDir: string, questions: EvalQuestion[], minConfidence: number) {
+export async function evaluate(
+  kb: KnowledgeBase,
+  corpusDir: string,
+  questions: EvalQuestion[],
+  minConfidence: number,
+) {
   const roots = new Map(kb.trees.map((tree) => [tree.id, tree.root]));
   const service = createKnowledgeService(kb, {
     knowledge: { minConfidence, maxSources: 3 },
@@ -67,8 +72,12 @@ export async function evaluate(kb: KnowledgeBase, corpusDir: string, questions: 
   const outcomes: Outcome[] = [];
   for (const question of questions) {
     const hits = retrieve(kb.index, question.question, { limit: RANK_DEPTH }).hits;
-    const files = hits.map((hit) => relative(corpusDir, join(roots.get(hit.passage.tree) ?? '', hit.passage.path)));
-    const index = hits.findIndex((hit, i) => question.relevant.some((r) => isRelevant(hit.passage, files[i]!, r)));
+    const files = hits.map((hit) =>
+      relative(corpusDir, join(roots.get(hit.passage.tree) ?? '', hit.passage.path)),
+    );
+    const index = hits.findIndex((hit, i) =>
+      question.relevant.some((r) => isRelevant(hit.passage, files[i]!, r)),
+    );
     const answer = await service.ask(question.question);
     outcomes.push({
       question,
@@ -82,7 +91,8 @@ export async function evaluate(kb: KnowledgeBase, corpusDir: string, questions: 
 
 export function score(outcomes: Outcome[]): Scores {
   const answerable = outcomes.filter((o) => o.question.relevant.length > 0);
-  const recallAt = (k: number) => ratio(answerable.filter((o) => o.rank !== null && o.rank <= k).length, answerable.length);
+  const recallAt = (k: number) =>
+    ratio(answerable.filter((o) => o.rank !== null && o.rank <= k).length, answerable.length);
   const abstained = outcomes.filter((o) => o.abstained);
   const unanswerable = outcomes.filter((o) => o.question.relevant.length === 0);
   const correct = abstained.filter((o) => o.question.relevant.length === 0).length;
@@ -112,7 +122,9 @@ function table(overall: Scores, byCategory: Record<string, Scores>): string {
   const header = 'category          n   R@1    R@3    R@5    MRR    abst.P abst.R';
   const row = (name: string, s: Scores) =>
     `${name.padEnd(16)} ${String(s.questions).padStart(2)}  ${[s.recall_at_1, s.recall_at_3, s.recall_at_5, s.mrr, s.abstention_precision, s.abstention_recall].map(fmt).join('  ')}`;
-  return [header, row('overall', overall), ...Object.entries(byCategory).map(([c, s]) => row(c, s))].join('\n');
+  return [header, row('overall', overall), ...Object.entries(byCategory).map(([c, s]) => row(c, s))].join(
+    '\n',
+  );
 }
 
 async function main() {
@@ -127,7 +139,9 @@ async function main() {
     },
   });
   if (!values.questions || !values.corpus) {
-    console.error('usage: npm run eval -- --questions <jsonl> --corpus <dir> [--kernel <tree>|--no-kernel] [--json] [--misses]');
+    console.error(
+      'usage: npm run eval -- --questions <jsonl> --corpus <dir> [--kernel <tree>|--no-kernel] [--json] [--misses]',
+    );
     process.exit(2);
   }
   const loaded = loadConfig();
@@ -135,14 +149,22 @@ async function main() {
   const { config } = loaded;
   const corpusDir = resolve(values.corpus);
   const defaultTree = join(config.cacheDir, 'kernels', 'linux-source-6.1');
-  const kernel = values['no-kernel'] ? null : (values.kernel ?? (existsSync(defaultTree) ? defaultTree : null));
+  const kernel = values['no-kernel']
+    ? null
+    : (values.kernel ?? (existsSync(defaultTree) ? defaultTree : null));
   const questions = readFileSync(values.questions, 'utf8')
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as EvalQuestion);
   const log = createLogger({ logLevel: 'warn', logFormat: 'json' });
   const kb = await loadKnowledgeBase(
-    { corpora: [corpusDir], kernelTrees: kernel ? [kernel] : [], markdownTrees: [], faqDir: null, wholeDocumentation: false },
+    {
+      corpora: [corpusDir],
+      kernelTrees: kernel ? [kernel] : [],
+      markdownTrees: [],
+      faqDir: null,
+      wholeDocumentation: false,
+    },
     { cacheDir: config.cacheDir, name: 'eval', log },
   );
   const outcomes = await evaluate(kb, corpusDir, questions, config.knowledge.minConfidence);

@@ -99,7 +99,10 @@ export async function loadKnowledgeBase(
   if (existsSync(file)) {
     try {
       index = SearchIndex.load(await readFile(file));
-      log.info({ file, passages: ingested.passages.length, ms: Date.now() - started }, 'knowledge index loaded');
+      log.info(
+        { file, passages: ingested.passages.length, ms: Date.now() - started },
+        'knowledge index loaded',
+      );
     } catch (error) {
       log.warn({ err: error, file }, 'saved knowledge index unreadable; rebuilding');
     }

@@ -23,22 +23,47 @@ export function askedKernelVersion(question: string): string | null {
 
 /** [pattern in the question, words the docs use for it]. */
 const THESAURUS: [RegExp, string][] = [
-  [/\b(ide|editor|vs ?code|vim|neovim|emacs|autocomplet\w*|go[- ]to[- ]definition|lsp|language server)\b/i, 'rust-analyzer'],
-  [/\b(gr[ae]y(ed)?[- ]out|hidden|not (shown|visible|showing)|can'?t (find|see|select|enable)|missing|does ?n[o']t (appear|show))\b/i,
-    'configuration depends RUST_IS_AVAILABLE HAVE_RUST menuconfig requirements'],
-  [/\btoo (new|old)\b|\bmismatch\w*\b|\bunsupported version\b/i, 'minimum version rustavailable requirements'],
+  [
+    /\b(ide|editor|vs ?code|vim|neovim|emacs|autocomplet\w*|go[- ]to[- ]definition|lsp|language server)\b/i,
+    'rust-analyzer',
+  ],
+  [
+    /\b(gr[ae]y(ed)?[- ]out|hidden|not (shown|visible|showing)|can'?t (find|see|select|enable)|missing|does ?n[o']t (appear|show))\b/i,
+    'configuration depends RUST_IS_AVAILABLE HAVE_RUST menuconfig requirements',
+  ],
+  [
+    /\b(which|what|minimum|min|required?|supported|need(s|ed)?)\b.*\b(versions?|rustc|bindgen|clang|llvm|gcc)\b/i,
+    'minimum versions needs at least min-tool-version',
+  ],
+  [
+    /\btoo (new|old)\b|\bmismatch\w*\b|\bunsupported version\b/i,
+    'minimum version rustavailable requirements',
+  ],
   [/\bdoc[- ]?tests?\b/i, 'documentation tests KUnit'],
   [/\b(unit[- ]?tests?|testing|tests?)\b/i, 'KUnit rusttest testing'],
   [/\b(print\w*|log(ging)?|printk|debug output)\b/i, 'pr_info printing'],
   [/\b(module )?param(eter)?s?\b/i, 'module_param parameters'],
-  [/\b(where (can|do|should) i ask|who (can|do) i ask|get help|chat|questions?)\b/i, 'Zulip mailing list contact'],
-  [/\b(pull requests?|prs?|github|send (a )?patch\w*|contribut\w*|upstream\w*)\b/i, 'submitting patches mailing list contributing'],
+  [
+    /\b(where (can|do|should) i ask|who (can|do) i ask|get help|chat|questions?)\b/i,
+    'Zulip mailing list contact',
+  ],
+  [
+    /\b(pull requests?|prs?|github|send (a )?patch\w*|contribut\w*|upstream\w*)\b/i,
+    'submitting patches mailing list contributing',
+  ],
+  [
+    /\b(get(ting)? involved|involved|help out|participat\w*|join\w*|get started|where (do|should) i start|first (task|issue|patch))\b/i,
+    'ways to contribute contributing finding tasks',
+  ],
+  [/\b(network\w*|netdev|netlink|ethernet|sockets?|tcp|udp)\b/i, 'net networking'],
   [/\b(crates\.io|docs\.rs|publish\w*|cargo)\b/i, 'code documentation rustdoc out-of-tree'],
   [/\b(ld\.lld|linker)\b/i, 'LLVM lld toolchain'],
   [/\b(compil\w*|build\w*)\b/i, 'building'],
   [/\b(out[- ]of[- ]tree|external module|own module|\.ko)\b/i, 'out-of-tree module Kbuild'],
-  [/\b(arm64|aarch64|raspberry|risc-?v|riscv|loongarch|powerpc|x86(_64)?|architectures?|arch|platforms?)\b/i,
-    'arch support architectures'],
+  [
+    /\b(arm64|aarch64|raspberry|risc-?v|riscv|loongarch|powerpc|x86(_64)?|architectures?|arch|platforms?)\b/i,
+    'arch support architectures',
+  ],
   [/\b(install\w*|set ?up|setup|environment|prerequisites?|requirements?)\b/i, 'requirements quick start'],
   [/\bunsafe\b/i, 'SAFETY comments'],
   [/\b(format\w*|style|rustfmt|lint\w*|clippy)\b/i, 'coding guidelines rustfmt clippy'],

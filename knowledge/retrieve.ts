@@ -17,6 +17,20 @@ import { analyze } from './tokenize.ts';
 const HINT_BOOST = 0.3;
 /** Candidates fetched before collapsing versions; more than any answer shows. */
 const CANDIDATES = 60;
+/**
+ * The bot's askers are Rust-for-Linux newcomers: Rust-specific material (Documentation/rust, samples/rust,
+ * rust/, the tool versions, the FAQ, Rust-for-Linux sites) answers them far more often than the general
+ * kernel docs indexed beside it, which still win when they match much better.
+ */
+const GENERAL_DOCS_PRIOR = 0.55;
+/** Words that say how a question is asked, not what it is about. */
+const FILLER =
+  /\b(i'?m|i'?ve|i|we|my|our|you|your|please|thanks?|hi|hello|hey|want(ed)?|would|could|should|like|way|best|just|also|only|still|really|actually|anything|something|someone|anyone|get|got|getting|try(ing)?|tried|see|seems?|know|does|did|do|is|are|was|there|what'?s|how|why|where|when|which|who|can|any)\b/gi;
+/**
+ * A question naming an indexed version is answered from that version's passages ahead of unversioned
+ * ones (the FAQ, websites), and other versions' passages fall back.
+ */
+const ASKED_VERSION_BOOST = 2;
 /** Passages whose content counts toward coverage. */
 const COVERAGE_DEPTH = 3;
 
@@ -27,18 +41,39 @@ export interface RetrieveOptions {
 export function retrieve(index: SearchIndex, question: string, options: RetrieveOptions = {}): Retrieval {
   const limit = options.limit ?? 10;
   const askedVersion = askedKernelVersion(question);
-  const own = queryTerms(question);
+  // The asked version picks passages (below); as a query word it would only match section numbers ("6.1)").
+  const topic = stripVersion(question, askedVersion).replace(FILLER, ' ');
+  const own = queryTerms(topic);
   const terms = own.map((q) => q.term);
   const hints = queryTerms(docVocabulary(question)).filter((q) => !terms.includes(q.term));
   const query: QueryTerm[] = [...own, ...hints.map((q) => ({ ...q, boost: q.boost * HINT_BOOST }))];
   if (query.length === 0) return { question, hits: [], confidence: 0, terms, askedVersion };
-  const hits = preferVersion(index.search(query, { limit: CANDIDATES }), askedVersion).slice(0, limit);
-  return { question, hits, confidence: confidence(index, terms, hits), terms, askedVersion };
+  const found = index
+    .search(query, { limit: CANDIDATES })
+    .map((hit) => (isRustSpecific(hit.passage) ? hit : { ...hit, score: hit.score * GENERAL_DOCS_PRIOR }));
+  const hits = preferVersion(found, askedVersion).slice(0, limit);
+  return { question, hits, confidence: confidence(index, question, terms, hits), terms, askedVersion };
+}
+
+function stripVersion(question: string, version: string | null): string {
+  if (version === null) return question;
+  const [major, minor] = version.split('.');
+  return question.replace(
+    new RegExp(`(?<![\\w.])v?${major}\\.0*${minor}(\\.\\d+|\\.y)?(?![\\w.]*\\d)`, 'gi'),
+    ' ',
+  );
+}
+
+/** Everything but the general kernel documentation (see GENERAL_DOCS_PRIOR). */
+function isRustSpecific(passage: Passage): boolean {
+  return !passage.path.startsWith('Documentation/') || passage.path.startsWith('Documentation/rust/');
 }
 
 /** 6.1.192 -> [6, 1, 192]; null (an unversioned tree: mainline docs, the FAQ, a website) sorts newest. */
 function versionKey(version: string | null): number[] {
-  return version === null ? [Number.POSITIVE_INFINITY] : version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  return version === null
+    ? [Number.POSITIVE_INFINITY]
+    : version.split('.').map((n) => Number.parseInt(n, 10) || 0);
 }
 
 function compareVersions(a: string | null, b: string | null): number {
@@ -59,17 +94,22 @@ function seriesOf(version: string | null): string | null {
  * question naming a version also moves that version's passages up and other versions' down.
  */
 function preferVersion(hits: Hit[], askedVersion: string | null): Hit[] {
-  const indexedAsked = askedVersion !== null && hits.some((h) => seriesOf(h.passage.kernelVersion) === askedVersion);
+  const indexedAsked =
+    askedVersion !== null && hits.some((h) => seriesOf(h.passage.kernelVersion) === askedVersion);
   const adjusted = hits.map((hit) => {
     const series = seriesOf(hit.passage.kernelVersion);
     if (!indexedAsked || series === null) return hit;
-    return { ...hit, score: hit.score * (series === askedVersion ? 1.5 : 0.6) };
+    return {
+      ...hit,
+      score: hit.score * (series === askedVersion ? ASKED_VERSION_BOOST : 1 / ASKED_VERSION_BOOST),
+    };
   });
   const best = new Map<string, Hit>();
   for (const hit of adjusted) {
     const key = sectionKey(hit.passage);
     const kept = best.get(key);
-    if (!kept || better(hit, kept, indexedAsked ? askedVersion : null)) best.set(key, kept ? { ...hit, score: Math.max(hit.score, kept.score) } : hit);
+    if (!kept || better(hit, kept, indexedAsked ? askedVersion : null))
+      best.set(key, kept ? { ...hit, score: Math.max(hit.score, kept.score) } : hit);
   }
   return [...best.values()].sort((a, b) => b.score - a.score);
 }
@@ -84,13 +124,27 @@ function better(candidate: Hit, kept: Hit, askedVersion: string | null): boolean
   return compareVersions(c, k) > 0;
 }
 
-/** Share of the question's idf mass found in the best passages, shrunk when the best score is weak. */
-function confidence(index: SearchIndex, terms: string[], hits: Hit[]): number {
-  if (hits.length === 0 || terms.length === 0) return 0;
-  const found = new Set(hits.slice(0, COVERAGE_DEPTH).flatMap((hit) => passageTerms(hit.passage)));
+/**
+ * Kernels of other operating systems: a question about one is out of scope whatever words it shares
+ * with our docs ("a Windows kernel driver crate" matches "merge window", "crate", "driver").
+ */
+const OTHER_PLATFORMS =
+  /\b(windows|win32|wdm|kmdf|macos|mac os|os x|darwin|xnu|freebsd|openbsd|netbsd|redox|fuchsia|zircon|zephyr|illumos|solaris)\b/i;
+
+/**
+ * Share of the question's idf mass that the best passages contain. Version numbers don't count: a
+ * question quoting "bindgen 0.69" is answered by the passage about bindgen versions, not one naming 0.69.
+ */
+function confidence(index: SearchIndex, question: string, terms: string[], hits: Hit[]): number {
+  const top = hits.slice(0, COVERAGE_DEPTH);
+  if (top.length === 0) return 0;
+  const platform = question.match(OTHER_PLATFORMS)?.[0].toLowerCase();
+  if (platform && !top.some((hit) => rawText(hit.passage).toLowerCase().includes(platform))) return 0;
+  const found = new Set(top.flatMap((hit) => passageTerms(hit.passage)));
   let total = 0;
   let covered = 0;
   for (const term of terms) {
+    if (/^[\d.]+$/.test(term)) continue;
     const weight = index.idf(term);
     total += weight;
     if (found.has(term)) covered += weight;
@@ -100,10 +154,14 @@ function confidence(index: SearchIndex, terms: string[], hits: Hit[]): number {
 
 const termCache = new WeakMap<Passage, string[]>();
 
+function rawText(passage: Passage): string {
+  return [passage.sectionPath.join(' '), passage.path, passage.text, ...passage.code].join('\n');
+}
+
 function passageTerms(passage: Passage): string[] {
   let terms = termCache.get(passage);
   if (!terms) {
-    terms = analyze([passage.sectionPath.join(' '), passage.path, passage.text, ...passage.code].join('\n'));
+    terms = analyze(rawText(passage));
     termCache.set(passage, terms);
   }
   return terms;

@@ -59,7 +59,11 @@ export function fieldTexts(passage: Passage): Record<Field, string> {
 
 /** A question as query terms: its distinct analysed terms, boosted by kind. */
 export function queryTerms(question: string): QueryTerm[] {
-  return [...analyzeDistinct(question)].map(([term, kind]) => ({ term, boost: KIND_BOOSTS[kind], prefix: false }));
+  return [...analyzeDistinct(question)].map(([term, kind]) => ({
+    term,
+    boost: KIND_BOOSTS[kind],
+    prefix: false,
+  }));
 }
 
 interface IndexData {
@@ -443,7 +447,13 @@ interface Header {
   sections: Record<SectionName, [offset: number, length: number]>;
 }
 
-type SectionName = 'vocabulary' | 'termStarts' | 'postingDocs' | 'postingScores' | 'passageOffsets' | 'passages';
+type SectionName =
+  | 'vocabulary'
+  | 'termStarts'
+  | 'postingDocs'
+  | 'postingScores'
+  | 'passageOffsets'
+  | 'passages';
 
 function encode(data: IndexData): Buffer {
   const encoder = new TextEncoder();
@@ -505,7 +515,8 @@ function decode(input: Uint8Array): IndexData {
   const header = JSON.parse(
     new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength)),
   ) as Header;
-  if (header.format !== FORMAT) throw new Error(`saved search index has format ${header.format}, not ${FORMAT}`);
+  if (header.format !== FORMAT)
+    throw new Error(`saved search index has format ${header.format}, not ${FORMAT}`);
   const bodyStart = align4(MAGIC.length + 4 + headerLength);
 
   const section = (name: SectionName): Uint8Array => {
@@ -524,7 +535,8 @@ function decode(input: Uint8Array): IndexData {
   const vocabulary = header.termCount === 0 ? [] : vocabularyText.split('\n');
   if (vocabulary.length !== header.termCount) throw new Error('saved search index is damaged (vocabulary)');
   const scores = section('postingScores');
-  if (scores.length !== header.postingCount * 4) throw new Error('saved search index is damaged (postingScores)');
+  if (scores.length !== header.postingCount * 4)
+    throw new Error('saved search index is damaged (postingScores)');
   return {
     boosts: header.boosts,
     vocabulary,

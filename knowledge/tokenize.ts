@@ -35,7 +35,19 @@ const CAMEL_WORDS = /\p{Lu}+(?!\p{Ll})|\p{Lu}?\p{Ll}+|\p{N}+/gu;
 const MAX_TERM_LENGTH = 80;
 
 /** Contractions and abbreviations lunr's English stop word list lacks, as they look once apostrophes go. */
-const EXTRA_STOP_WORDS = new Set(['dont', 'doesnt', 'isnt', 'cant', 'wont', 'im', 'ive', 'id', 'eg', 'ie', 'etc']);
+const EXTRA_STOP_WORDS = new Set([
+  'dont',
+  'doesnt',
+  'isnt',
+  'cant',
+  'wont',
+  'im',
+  'ive',
+  'id',
+  'eg',
+  'ie',
+  'etc',
+]);
 
 const stems = new Map<string, string>();
 /** Prose vocabulary is bounded but questions are not; past this the memo starts over. */

@@ -26,7 +26,10 @@ test('a well-formed entry becomes one faq passage linking to its first link', ()
       lines: [9, 15],
     },
   );
-  assert.equal(passage?.text, 'The option only shows up when the toolchain check passes. Run the check first:\n\nThen look again.');
+  assert.equal(
+    passage?.text,
+    'The option only shows up when the toolchain check passes. Run the check first:\n\nThen look again.',
+  );
 });
 
 test('the entry keeps its slug, aliases, links and Markdown body for the !faq command', () => {

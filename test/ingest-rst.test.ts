@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { docutilsId, parseRst } from '../knowledge/ingest/rst-syntax.ts';
 import { chunkBlocks, MAX_CHUNK_WORDS } from '../knowledge/ingest/sections.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`fixtures/ingest/rst/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(new URL(`fixtures/ingest/rst/${name}`, import.meta.url), 'utf8');
 const levels = parseRst(fixture('levels.rst'), 'levels');
 const section = (title: string, nth = 0) => {
   const found = levels.sections.filter((candidate) => candidate.titles.at(-1) === title)[nth];
@@ -39,7 +40,10 @@ test('anchors follow docutils: punctuation folds to "-", leading digits go, repe
 
 test('roles, literals, links and emphasis become plain text; comments and SPDX lines vanish', () => {
   const text = prose('Setup: First Steps');
-  assert.match(text, /mentions the tuning guide and \/widgets\/intro and `make widgets` and a project page and/);
+  assert.match(
+    text,
+    /mentions the tuning guide and \/widgets\/intro and `make widgets` and a project page and/,
+  );
   assert.match(text, /and emphasis and strong\./);
   assert.doesNotMatch(text, /:ref:|:doc:|<https|``|\*/);
   const everything = levels.sections.flatMap((entry) => entry.blocks.map((block) => block.value)).join('\n');
@@ -47,7 +51,11 @@ test('roles, literals, links and emphasis become plain text; comments and SPDX l
 });
 
 test('literal blocks after "::" are code, dedented and verbatim; the "::" itself reads naturally', () => {
-  assert.deepEqual(code('Setup: First Steps'), ['apt install widget-tools\nwidget --version', 'widget --self-test', 'widget run']);
+  assert.deepEqual(code('Setup: First Steps'), [
+    'apt install widget-tools\nwidget --version',
+    'widget --self-test',
+    'widget run',
+  ]);
   const text = prose('Setup: First Steps');
   assert.match(text, /Install it like this:$/m);
   assert.match(text, /Then check the result$/m);

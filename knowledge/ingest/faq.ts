@@ -51,7 +51,7 @@ export async function ingestFaq(dir: string): Promise<IngestedFaq> {
 }
 
 /** Checks one file; the problem text says what to fix. */
-export function parseFaqEntry(slug: string, text: string): ParsedEntry {
+function parseFaqEntry(slug: string, text: string): ParsedEntry {
   const lines = text.split(/\r?\n/);
   const close = lines.findIndex((line, index) => index > 0 && line.trim() === '---');
   if (lines[0]?.trim() !== '---' || close < 0) {

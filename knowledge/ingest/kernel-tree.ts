@@ -24,7 +24,7 @@ export interface KernelTreeOptions {
 }
 
 /** The Documentation/ folders indexed by default. */
-export const DEFAULT_DOC_FOLDERS = ['rust', 'process', 'kbuild', 'dev-tools'];
+const DEFAULT_DOC_FOLDERS = ['rust', 'process', 'kbuild', 'dev-tools'];
 
 const TOOL_TABLE = 'scripts/min-tool-version.sh';
 

@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 
 /** The git tag of a kernel version: 6.1.192 → v6.1.192, 6.8.0 → v6.8, 6.8.0-rc3 → v6.8-rc3. */
-export function kernelTag(version: string): string {
+function kernelTag(version: string): string {
   return `v${version.replace(/^(\d+\.\d+)\.0(?=$|-)/, '$1')}`;
 }
 

@@ -218,7 +218,7 @@ function proseLine(text: string): string {
 }
 
 /** Inline Markdown to plain text: links keep their text, emphasis and HTML tags go, code stays `code`. */
-export function cleanMarkdownInline(text: string): string {
+function cleanMarkdownInline(text: string): string {
   return withCodeSpansProtected(text, /(`+)(?<code>[\s\S]*?[^`])\1(?!`)/g, (plain) =>
     plain
       .replace(/!\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)/g, '$1')

@@ -45,7 +45,7 @@ export function isMarkdownPage(path: string): boolean {
 }
 
 /** A page of only headings and links (an mdBook SUMMARY.md) has nothing to answer with. */
-export function isLinkList(text: string): boolean {
+function isLinkList(text: string): boolean {
   const link = /\[[^\]]*\]\([^)]*\)/g;
   const lines = text
     .split('\n')

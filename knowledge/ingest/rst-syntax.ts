@@ -288,7 +288,7 @@ function tableRow(text: string): string {
 }
 
 /** Inline markup to plain text: roles, links, emphasis, footnote references; ``literals`` become `literals`. */
-export function cleanRstInline(text: string): string {
+function cleanRstInline(text: string): string {
   return withCodeSpansProtected(text, /``(?<code>[^`]+?)``/g, (plain) =>
     plain
       .replace(/:[A-Za-z][\w+.-]*(?::[A-Za-z][\w+.-]*)*:`([^`]+)`/g, (_m, inner: string) => roleText(inner))

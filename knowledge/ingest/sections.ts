@@ -43,7 +43,7 @@ export function toLines(text: string, firstLineNo = 1): Line[] {
   return text.split(/\r?\n/).map((line, index) => ({ text: line, no: firstLineNo + index }));
 }
 
-export function countWords(text: string): number {
+function countWords(text: string): number {
   const trimmed = text.trim();
   return trimmed === '' ? 0 : trimmed.split(/\s+/).length;
 }

@@ -1,0 +1,92 @@
+/**
+ * The README's run command, end to end: `node bot/main.ts chat` with piped input, a fixture kernel
+ * tree, and a Redis it has to start itself.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { writeKernelTree } from './helpers/kernel-fixture.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'rfl-main-'));
+const tree = writeKernelTree(join(work, 'linux'), {
+  version: '6.1.50',
+  rustc: '1.62.0',
+  bindgen: '0.56.0',
+  configNote: 'It is near the top of the menu.',
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+
+after(async () => {
+  const client = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
+  client.on('error', () => {});
+  await client.connect().catch(() => {});
+  await client.call('shutdown', 'nosave').catch(() => {});
+  client.disconnect();
+});
+
+function chat(input: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['bot/main.ts', 'chat'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: work,
+      KERNEL_SRC: tree,
+      RFL_CACHE_DIR: join(work, 'cache'),
+      RFL_REDIS_URL: redisUrl,
+      RFL_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(input);
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+}
+
+test('piped questions get cited answers in order, and the process exits at end of input', async () => {
+  const { code, stdout, stderr } = await chat(
+    [
+      'which bindgen does 6.1 need?',
+      '!help',
+      'where is CONFIG_RUST in the \\',
+      'configuration menus?',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(code, 0, stderr);
+  const bindgen = stdout.indexOf('0.56.0');
+  const help = stdout.indexOf('!faq');
+  const config = stdout.indexOf('near the top of the menu');
+  assert.ok(bindgen >= 0 && help > bindgen && config > help, stdout);
+  assert.match(
+    stdout,
+    /Sources: \[1\] .*\(6\.1\).*elixir\.bootlin\.com\/linux\/v6\.1\.50\/source\/scripts\/min-tool-version\.sh/,
+  );
+  assert.doesNotMatch(stdout, /you>|bot>/, 'no prompts when piped');
+  assert.match(stderr, /starting a local redis-server/, 'it started the Redis it needs');
+});
+
+test('a bad setting stops it with the one-screen list, before anything starts', async () => {
+  const { code, stderr, stdout } = await chat('hello\n', { RFL_KNOWLEDGE_MAX_SOURCES: 'many' });
+  assert.equal(code, 1);
+  assert.match(stderr, /knowledge\.maxSources/);
+  assert.equal(stdout, '');
+});
