@@ -33,7 +33,7 @@ const THESAURUS: [RegExp, string][] = [
   ],
   [
     /\b(which|what|minimum|min|required?|supported|need(s|ed)?)\b.*\b(versions?|rustc|bindgen|clang|llvm|gcc)\b/i,
-    'minimum versions needs at least min-tool-version',
+    'needs at least min-tool-version',
   ],
   [
     /\btoo (new|old)\b|\bmismatch\w*\b|\bunsupported version\b/i,

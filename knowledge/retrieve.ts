@@ -47,12 +47,20 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   const terms = own.map((q) => q.term);
   const hints = queryTerms(docVocabulary(question)).filter((q) => !terms.includes(q.term));
   const query: QueryTerm[] = [...own, ...hints.map((q) => ({ ...q, boost: q.boost * HINT_BOOST }))];
-  if (query.length === 0) return { question, hits: [], confidence: 0, terms, askedVersion };
+  // Sentence selection may use the docs' words too; confidence counts only the question's own.
+  const allTerms = query.map((q) => q.term);
+  if (query.length === 0) return { question, hits: [], confidence: 0, terms: allTerms, askedVersion };
   const found = index
     .search(query, { limit: CANDIDATES })
     .map((hit) => (isRustSpecific(hit.passage) ? hit : { ...hit, score: hit.score * GENERAL_DOCS_PRIOR }));
   const hits = preferVersion(found, askedVersion).slice(0, limit);
-  return { question, hits, confidence: confidence(index, question, terms, hits), terms, askedVersion };
+  return {
+    question,
+    hits,
+    confidence: confidence(index, question, terms, hits),
+    terms: allTerms,
+    askedVersion,
+  };
 }
 
 function stripVersion(question: string, version: string | null): string {
