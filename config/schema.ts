@@ -66,6 +66,49 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  jobs: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(16).default(1).meta({
+        description: 'Jobs one worker process runs at once (a kernel module build uses about one core).',
+      }),
+      prepareTreesAtStart: z.boolean().default(true).meta({
+        description: 'A worker prepares missing kernel trees in the background when it starts.',
+      }),
+      buildTimeoutSeconds: z.number().int().min(5).max(3600).default(180).meta({
+        description: 'Wall-clock limit of one module build in the sandbox.',
+      }),
+      bootTimeoutSeconds: z.number().int().min(5).max(600).default(60).meta({
+        description: 'Wall-clock limit of one QEMU boot; a guest that hangs longer is reported as a hang.',
+      }),
+      memoryLimitMb: z.number().int().min(256).max(65536).default(2048).meta({
+        description: 'Address-space limit of each process in the sandbox.',
+      }),
+      maxProcesses: z.number().int().min(16).max(4096).default(256).meta({
+        description: 'Processes the sandbox may run at once.',
+      }),
+      scratchLimitMb: z.number().int().min(16).max(8192).default(256).meta({
+        description: 'Size of the sandbox scratch directory (where the module is built).',
+      }),
+      maxOutputKb: z.number().int().min(16).max(65536).default(1024).meta({
+        description: 'Compiler or console output kept per job; more is cut and said so.',
+      }),
+      maxSourceKb: z.number().int().min(1).max(4096).default(256).meta({
+        description: 'Largest module source accepted from chat.',
+      }),
+      perUserConcurrent: z.number().int().min(1).max(100).default(1).meta({
+        description: 'Jobs one user may have queued or running at once.',
+      }),
+      perRoomConcurrent: z.number().int().min(1).max(1000).default(4).meta({
+        description: 'Jobs one room or channel may have queued or running at once.',
+      }),
+      dailyQuota: z.number().int().min(1).max(100000).default(50).meta({
+        description: 'Jobs one user may start per UTC day.',
+      }),
+      resultTtlHours: z.number().int().min(1).max(8760).default(168).meta({
+        description: 'How long results and full logs are kept (for !log and for reusing identical requests).',
+      }),
+    })
+    .prefault({}),
   knowledge: z
     .strictObject({
       markdownTrees: z

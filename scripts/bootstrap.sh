@@ -13,6 +13,11 @@ packages=(
   redis-server      # job queue, dedup records, rate limits
   linux-source-6.1  # the default kernel tree: docs to index, a tree to build against
   xz-utils          # to unpack it
+  # building Rust kernel modules (6.1 wants these exact Debian toolchain versions; see jobs/toolchain.ts)
+  rustc rust-src bindgen clang lld llvm libclang-dev
+  make gcc flex bison bc libelf-dev libssl-dev cpio
+  qemu-system-x86 busybox-static  # booting a built module
+  bubblewrap                      # the sandbox for untrusted code
 )
 
 missing=()
