@@ -122,7 +122,7 @@ export const configSchema = z.strictObject({
       wholeDocumentation: z.boolean().default(false).meta({
         description: 'Index all of Documentation/ instead of the Rust, process, kbuild and dev-tools parts.',
       }),
-      minConfidence: z.number().min(0).max(1).default(0.15).meta({
+      minConfidence: z.number().min(0).max(1).default(0.1).meta({
         description:
           "Below this retrieval confidence (the share of the question's distinctive words the best passages contain) the bot says it does not know.",
       }),

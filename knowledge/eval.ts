@@ -50,11 +50,16 @@ export function isRelevant(
 ): boolean {
   if (file !== relevant.file) return false;
   if (relevant.section === null) return true;
-  const wanted = relevant.section.split(' > ').map((s) => s.trim().toLowerCase());
-  const path = passage.sectionPath.map((s) => s.toLowerCase());
+  const wanted = relevant.section.split(' > ').map(headingKey);
+  const path = passage.sectionPath.map(headingKey);
   let at = 0;
   for (const heading of path) if (heading === wanted[at]) at++;
   return at === wanted.length;
+}
+
+/** Headings compare case-insensitively and without inline markup (``no_std`` is no_std). */
+function headingKey(heading: string): string {
+  return heading.replace(/[`*]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
 export async function evaluate(

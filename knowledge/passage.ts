@@ -40,4 +40,7 @@ export interface Passage {
   url: string;
   /** First and last line (1-based) of the passage in its source file. */
   lines: [number, number];
+  /** Words a reader would search for that the text may not use (an FAQ entry's aliases): indexed with the
+   * title, never shown. */
+  keywords?: string[];
 }

@@ -57,9 +57,26 @@ const THESAURUS: [RegExp, string][] = [
   ],
   [/\b(network\w*|netdev|netlink|ethernet|sockets?|tcp|udp)\b/i, 'net networking'],
   [/\b(crates\.io|docs\.rs|publish\w*|cargo)\b/i, 'code documentation rustdoc out-of-tree'],
+  [
+    /\b(dependenc\w*|cargo\.toml|third[- ]party|external crates?|vendor\w*)\b/i,
+    'third-party crates importing',
+  ],
+  [
+    /#\s*if(def)?\b|\bIS_(ENABLED|BUILTIN|MODULE)\b|\bconditional\w*\b|\bonly (compiled|built) (when|if)\b/i,
+    'conditional compilation cfg',
+  ],
+  [
+    /\b(ubuntu|debian|fedora|arch ?linux|gentoo|opensuse|suse|nixos|nix|alpine|distros?|distributions?)\b/i,
+    'distributions',
+  ],
+  [/\bnixos\b|\bshell\.nix\b|\bnix-shell\b/i, 'Nix'],
+  [/\bmodule_exit\b|\bexit\(\)|\bunload\w*\b|\bcleanup\b|\b__exit\b|\brmmod\b/i, 'Drop exit unloaded'],
+  [/\bspatch\b|\bsemantic patch\w*|\bcocci\w*/i, 'Coccinelle'],
+  [/\bdevice ?tree\b|\bDT\b|\bof_match\w*|\bcompatible\b/i, 'OF device id table of_match_table'],
   [/\b(ld\.lld|linker)\b/i, 'LLVM lld toolchain'],
   [/\b(compil\w*|build\w*)\b/i, 'building'],
   [/\b(out[- ]of[- ]tree|external module|own module|\.ko)\b/i, 'out-of-tree module Kbuild'],
+  [/\brisc-v\b/i, 'riscv'],
   [
     /\b(arm64|aarch64|raspberry|risc-?v|riscv|loongarch|powerpc|x86(_64)?|architectures?|arch|platforms?)\b/i,
     'arch support architectures',

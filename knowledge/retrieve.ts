@@ -14,7 +14,7 @@ import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts'
 import { analyze } from './tokenize.ts';
 
 /** Weight of thesaurus words next to the question's own. */
-const HINT_BOOST = 0.3;
+const HINT_BOOST = 0.7;
 /** Candidates fetched before collapsing versions; more than any answer shows. */
 const CANDIDATES = 60;
 /**
@@ -22,7 +22,7 @@ const CANDIDATES = 60;
  * rust/, the tool versions, the FAQ, Rust-for-Linux sites) answers them far more often than the general
  * kernel docs indexed beside it, which still win when they match much better.
  */
-const GENERAL_DOCS_PRIOR = 0.55;
+const GENERAL_DOCS_PRIOR = 0.4;
 /** Words that say how a question is asked, not what it is about. */
 const FILLER =
   /\b(i'?m|i'?ve|i|we|my|our|you|your|please|thanks?|hi|hello|hey|want(ed)?|would|could|should|like|way|best|just|also|only|still|really|actually|anything|something|someone|anyone|get|got|getting|try(ing)?|tried|see|seems?|know|does|did|do|is|are|was|there|what'?s|how|why|where|when|which|who|can|any)\b/gi;
@@ -36,6 +36,9 @@ const COVERAGE_DEPTH = 3;
 
 export interface RetrieveOptions {
   limit?: number;
+  /** Overrides of the weights above, for tuning runs. */
+  hintBoost?: number;
+  generalDocsPrior?: number;
 }
 
 export function retrieve(index: SearchIndex, question: string, options: RetrieveOptions = {}): Retrieval {
@@ -46,13 +49,15 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   const own = queryTerms(topic);
   const terms = own.map((q) => q.term);
   const hints = queryTerms(docVocabulary(question)).filter((q) => !terms.includes(q.term));
-  const query: QueryTerm[] = [...own, ...hints.map((q) => ({ ...q, boost: q.boost * HINT_BOOST }))];
+  const hintBoost = options.hintBoost ?? HINT_BOOST;
+  const query: QueryTerm[] = [...own, ...hints.map((q) => ({ ...q, boost: q.boost * hintBoost }))];
   // Sentence selection may use the docs' words too; confidence counts only the question's own.
   const allTerms = query.map((q) => q.term);
   if (query.length === 0) return { question, hits: [], confidence: 0, terms: allTerms, askedVersion };
+  const prior = options.generalDocsPrior ?? GENERAL_DOCS_PRIOR;
   const found = index
     .search(query, { limit: CANDIDATES })
-    .map((hit) => (isRustSpecific(hit.passage) ? hit : { ...hit, score: hit.score * GENERAL_DOCS_PRIOR }));
+    .map((hit) => (isRustSpecific(hit.passage) ? hit : { ...hit, score: hit.score * prior }));
   const hits = preferVersion(found, askedVersion).slice(0, limit);
   return {
     question,
@@ -133,11 +138,15 @@ function better(candidate: Hit, kept: Hit, askedVersion: string | null): boolean
 }
 
 /**
- * Kernels of other operating systems: a question about one is out of scope whatever words it shares
- * with our docs ("a Windows kernel driver crate" matches "merge window", "crate", "driver").
+ * Topics outside what the docs cover, whatever words a question shares with them ("a Windows kernel
+ * driver crate" matches "merge window", "crate", "driver"): other operating systems' kernels, other
+ * languages for kernel code, desktop and web application stacks, and forecasts. Unless the best
+ * passages themselves mention the topic, the question gets "I don't know" and where to ask.
  */
-const OTHER_PLATFORMS =
-  /\b(windows|win32|wdm|kmdf|macos|mac os|os x|darwin|xnu|freebsd|openbsd|netbsd|redox|fuchsia|zircon|zephyr|illumos|solaris)\b/i;
+const OUT_OF_SCOPE =
+  /\b(windows|win32|wdm|kmdf|macos|mac os|os x|darwin|xnu|kext|freebsd|openbsd|netbsd|redox|fuchsia|zircon|zephyr|illumos|solaris|zig|c\+\+|golang|swift|tauri|electron|gtk|webkit\w*|qt|react|django|flask|aya|desktop app\w*|web ?app\w*|website builder)\b/i;
+const FORECAST =
+  /\b(in )?what year\b|\bbest guess\b|\bpredict\w*\b|\bwhich (kernel )?(release|version) will\b/i;
 
 /**
  * Share of the question's idf mass that the best passages contain. Version numbers don't count: a
@@ -146,13 +155,16 @@ const OTHER_PLATFORMS =
 function confidence(index: SearchIndex, question: string, terms: string[], hits: Hit[]): number {
   const top = hits.slice(0, COVERAGE_DEPTH);
   if (top.length === 0) return 0;
-  const platform = question.match(OTHER_PLATFORMS)?.[0].toLowerCase();
-  if (platform && !top.some((hit) => rawText(hit.passage).toLowerCase().includes(platform))) return 0;
+  if (FORECAST.test(question)) return 0;
+  const topic = question.match(OUT_OF_SCOPE)?.[0].toLowerCase();
+  if (topic && !top.some((hit) => rawText(hit.passage).toLowerCase().includes(topic))) return 0;
   const found = new Set(top.flatMap((hit) => passageTerms(hit.passage)));
+  const content = terms.filter((term) => !/^[\d.]+$/.test(term));
+  // Mostly words the docs never use: a question about something else entirely.
+  if (content.filter((term) => !index.hasTerm(term)).length * 2 > content.length) return 0;
   let total = 0;
   let covered = 0;
-  for (const term of terms) {
-    if (/^[\d.]+$/.test(term)) continue;
+  for (const term of content) {
     const weight = index.idf(term);
     total += weight;
     if (found.has(term)) covered += weight;

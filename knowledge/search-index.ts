@@ -32,7 +32,7 @@ export const FIELDS = ['title', 'text', 'code', 'path'] as const;
 export type Field = (typeof FIELDS)[number];
 
 /** Section titles say what a passage is about; prose explains it; code and paths mostly mention things. */
-export const FIELD_BOOSTS: Readonly<Record<Field, number>> = { title: 8, text: 2, code: 1, path: 0.5 };
+export const FIELD_BOOSTS: Readonly<Record<Field, number>> = { title: 3, text: 2, code: 1, path: 0.5 };
 
 /** A question's identifiers count more than its words; words split out of identifiers count less. */
 const KIND_BOOSTS: Record<TermKind, number> = { identifier: 1.5, word: 1, part: 0.5 };
@@ -50,7 +50,7 @@ const FORMAT = 1;
 /** The text of each field of a passage, in FIELDS order (also what the benchmark feeds stock lunr). */
 export function fieldTexts(passage: Passage): Record<Field, string> {
   return {
-    title: passage.sectionPath.join('\n'),
+    title: [...passage.sectionPath, ...(passage.keywords ?? [])].join('\n'),
     text: passage.text,
     code: passage.code.join('\n'),
     path: passage.path,

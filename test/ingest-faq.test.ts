@@ -6,7 +6,7 @@ import { ingestFaq } from '../knowledge/ingest/faq.ts';
 const dir = fileURLToPath(new URL('fixtures/ingest/faq', import.meta.url));
 const result = await ingestFaq(dir);
 
-test('a well-formed entry becomes one faq passage linking to its first link', () => {
+test('a well-formed entry becomes one faq passage linking to its first link, searchable by its aliases', () => {
   assert.deepEqual(result.tree, { id: 'faq', root: dir, kernelVersion: null });
   assert.equal(result.passages.length, 1);
   const [passage] = result.passages;
@@ -24,6 +24,7 @@ test('a well-formed entry becomes one faq passage linking to its first link', ()
       code: ['make widgetcheck'],
       url: 'https://example.org/widgets/config.html#options',
       lines: [9, 15],
+      keywords: ['widget option missing', 'WIDGET_AVAILABLE'],
     },
   );
   assert.equal(

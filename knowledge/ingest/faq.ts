@@ -103,5 +103,5 @@ function faqPassage(origin: FileOrigin, entry: FaqEntry, bodyLine: number): Pass
     key: entry.slug,
     url: () => entry.links[0]!,
   };
-  return passagesFromChunks(origin, head, [chunk])[0]!;
+  return { ...passagesFromChunks(origin, head, [chunk])[0]!, keywords: entry.aliases };
 }
