@@ -7,6 +7,8 @@ export interface RememberedAnswer {
   passages: Passage[];
   /** Ids of passages the user has seen: those cited, then those `!sources` showed. */
   shown: Set<string>;
+  /** Numbers used so far on the Sources line and by `!sources`, so the next one continues from here. */
+  numbered: number;
 }
 
 const DEFAULT_CAPACITY = 1000;

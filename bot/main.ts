@@ -5,7 +5,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
@@ -22,9 +21,11 @@ async function chat(config: Config): Promise<void> {
   // A person at the terminal reads replies, not log lines: the log goes to a file there.
   mkdirSync(config.cacheDir, { recursive: true });
   const logFile = join(config.cacheDir, 'chat.log');
-  const log = interactive
-    ? createLogger(config, { destination: pino.destination({ dest: logFile, sync: false }) })
-    : createLogger(config);
+  const log = createLogger(config, interactive ? { interactive, file: logFile } : {});
+  if (interactive)
+    process.stdout.write(
+      `rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`,
+    );
   const { promise: router, resolve, reject } = Promise.withResolvers<Router>();
   const terminal = runTerminalChat({
     router,
@@ -33,10 +34,6 @@ async function chat(config: Config): Promise<void> {
     isTTY: interactive,
     log,
   });
-  if (interactive)
-    process.stdout.write(
-      `rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`,
-    );
 
   try {
     terminal.status('starting Redis…');

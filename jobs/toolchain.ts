@@ -65,7 +65,9 @@ async function firstLine(command: string): Promise<string> {
 }
 
 /** What `--version` says for each tool ("rustc 1.63.0", "bindgen 0.60.1", "Debian clang version 14.0.6"). */
-export async function toolchainVersions(toolchain: Toolchain): Promise<Omit<BuildEnvironment, 'kernelVersion'>> {
+export async function toolchainVersions(
+  toolchain: Toolchain,
+): Promise<Omit<BuildEnvironment, 'kernelVersion'>> {
   const [rustc, bindgen, clang] = await Promise.all([
     firstLine(toolchain.rustc),
     firstLine(toolchain.bindgen),

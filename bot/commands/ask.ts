@@ -33,6 +33,7 @@ export const askCommand: Command = {
         question: args,
         passages: answer.passages,
         shown: new Set(answer.passages.filter((p) => cited.has(p.url)).map((p) => p.id)),
+        numbered: answer.citations.length,
       });
     }
     return ok(answerMessage(answer));

@@ -38,11 +38,12 @@ export const sourcesCommand: Command = {
     if (unseen.length === 0) return ok(textMessage(`That’s everything I found for ${about}.`));
     const batch = unseen.slice(0, Math.min(count, MAX_SOURCES));
     const details = batch.flatMap((passage, index) => {
-      const lines = [formatSource(citationFor(passage), last.shown.size + index + 1)];
+      const lines = [formatSource(citationFor(passage), last.numbered + index + 1)];
       const text = excerpt(passage);
       return text ? [...lines, `    ${text}`] : lines;
     });
     for (const passage of batch) last.shown.add(passage.id);
+    last.numbered += batch.length;
     const left = unseen.length - batch.length;
     if (count > MAX_SOURCES) details.push(`(I show at most ${MAX_SOURCES} at a time.)`);
     details.push(left > 0 ? `${left} more: ${prefix}sources` : 'That’s everything I found.');
