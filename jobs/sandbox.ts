@@ -263,6 +263,10 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
   let output = Buffer.concat(chunks).toString('utf8');
   if (truncated) output += outputMarker(limits.outputBytes);
   if (exit.error) return { ...notRun(`The build sandbox could not start: ${exit.error.message}`), output };
+  // bwrap's own complaints (a bind source missing…) come before the command runs.
+  if (exit.code !== 0 && /^bwrap: /.test(output)) {
+    return { ...notRun(`The build sandbox could not start: ${output.trim()}`), output };
+  }
   if (!limitHit && !cancelled) limitHit = limitFromExit(exit.code, output);
   return {
     exitCode: exit.code,

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { createLogger } from '../config/logger.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
+import { freePort, shutdownRedis } from './helpers/redis.ts';
 
 const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
 const work = mkdtempSync(join(tmpdir(), 'rfl-provision-'));
@@ -52,23 +51,9 @@ test('no tree and no tarball: a message that says what to install', async () => 
   assert.match(result.ok ? '' : result.userMessage, /KERNEL_SRC.*linux-source/);
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const started: string[] = [];
 after(async () => {
-  for (const url of started) {
-    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    client.on('error', () => {}); // the server going away is the point
-    await client.connect();
-    await client.call('shutdown', 'nosave').catch(() => {});
-    client.disconnect();
-  }
+  for (const url of started) await shutdownRedis(url);
 });
 
 test('a local redis-server is started when none answers on loopback, and reused after', async () => {

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { freePort, shutdownRedis } from './helpers/redis.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'rfl-main-'));
 const tree = writeKernelTree(join(work, 'linux'), {
@@ -20,22 +19,9 @@ const tree = writeKernelTree(join(work, 'linux'), {
   configNote: 'It is near the top of the menu.',
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 const redisUrl = `redis://127.0.0.1:${await freePort()}`;
 
-after(async () => {
-  const client = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
-  client.on('error', () => {});
-  await client.connect().catch(() => {});
-  await client.call('shutdown', 'nosave').catch(() => {});
-  client.disconnect();
-});
+after(() => shutdownRedis(redisUrl));
 
 function chat(input: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['bot/main.ts', 'chat'], {
