@@ -7,12 +7,12 @@ import { ABSTAIN_LEAD, cleanMarkup, composeAnswer } from '../knowledge/compose.t
 import { minToolVersionFacts, parseMinToolTable } from '../knowledge/ingest/min-tool-version.ts';
 import type { Passage } from '../knowledge/passage.ts';
 import { docVocabulary } from '../knowledge/query-hints.ts';
+import { CORPUS } from './helpers/paths.ts';
 
 /*
  * Passages are cut from the real upstream docs at run time by a deliberately crude splitter (headings,
  * "::" literal blocks, fences), leaving inline markup in place the way a sloppy ingest might.
  */
-const CORPUS = '/work/shared/corpus';
 const VERSION = '7.1';
 const options = { minConfidence: 0.5, maxSources: 3 };
 

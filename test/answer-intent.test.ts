@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { classifyMessage, ruleAnswer } from '../knowledge/intent.ts';
+import { DEV_QUESTIONS } from './helpers/paths.ts';
 
-const devQuestions = readFileSync('/work/shared/eval/dev-questions.jsonl', 'utf8')
+const devQuestions = readFileSync(DEV_QUESTIONS, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as { id: string; question: string; category: string });

@@ -12,8 +12,9 @@ import {
   SearchIndex,
 } from '../knowledge/search-index.ts';
 import { analyze } from '../knowledge/tokenize.ts';
+import { CORPUS } from './helpers/paths.ts';
 
-const { passages: corpus } = await ingestCorpus('/work/shared/corpus');
+const { passages: corpus } = await ingestCorpus(CORPUS);
 const index = SearchIndex.build(corpus);
 
 function passage(

@@ -7,14 +7,11 @@ import { ingestCorpus } from '../knowledge/ingest/corpus.ts';
 import { ingestKernelTree } from '../knowledge/ingest/kernel-tree.ts';
 import { parseMinToolVersions } from '../knowledge/ingest/min-tool-version.ts';
 import type { Passage } from '../knowledge/passage.ts';
+import { CORPUS, KERNEL_61 } from './helpers/paths.ts';
 
 const fixtureRoot = fileURLToPath(new URL('fixtures/ingest/kernel', import.meta.url));
-const corpusDir = '/work/shared/corpus';
-const kernel61 = [
-  '/root/.cache/rfl-onboard/kernels/linux-source-6.1',
-  '/tmp/linux-6.1',
-  '/tmp/linux-source-6.1',
-].find((path) => existsSync(join(path, 'Makefile')));
+const corpusDir = CORPUS;
+const kernel61 = existsSync(join(KERNEL_61, 'Makefile')) ? KERNEL_61 : undefined;
 
 const find = (passages: Passage[], id: string) => {
   const passage = passages.find((candidate) => candidate.id === id);

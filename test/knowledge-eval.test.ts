@@ -12,11 +12,12 @@ import { createLogger } from '../config/logger.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { type EvalQuestion, evaluate, score } from '../knowledge/eval.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { CORPUS, DEV_QUESTIONS, REPO } from './helpers/paths.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-const corpus = join(root, '../shared/corpus');
+const root = REPO;
+const corpus = CORPUS;
 const sets = {
-  dev: join(root, '../shared/eval/dev-questions.jsonl'),
+  dev: DEV_QUESTIONS,
   holdout: join(root, 'test/fixtures/eval/holdout-questions.jsonl'),
 };
 const skip = existsSync(corpus) ? false : 'needs ../shared/corpus beside the clone';
