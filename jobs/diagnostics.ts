@@ -28,9 +28,12 @@ const SUMMARY = [
 /** make and kbuild chatter: "make[2]: ***", "  RUSTC [M] /work/x.o", "  MODPOST …". */
 const BUILD_TOOL = /^(make(\[\d+\])?: |\s{2}[A-Z][A-Z0-9_]*(\s\[M\])?\s+\S)/;
 
-/** Sandbox paths as the user knows them: /work/x.rs -> x.rs, /kernel/src/rust/... -> linux/rust/... */
+/** Sandbox paths as the user knows them: /work/x.rs -> x.rs, /work -> ., /kernel/src/rust/… -> linux/rust/… */
 export function displayPaths(text: string): string {
-  return text.replace(/\/kernel\/(src|build)\//g, 'linux/').replace(/\/work\//g, '');
+  return text
+    .replace(/\/kernel\/(?:src|build)\b/g, 'linux')
+    .replace(/\/work\//g, '')
+    .replace(/\/work\b/g, '.');
 }
 
 export function parseDiagnostics(output: string): DiagnosticBlock[] {
@@ -55,7 +58,13 @@ export function parseDiagnostics(output: string): DiagnosticBlock[] {
       close();
       const severity = (rustc?.[1] ?? modpost?.[1] ?? '').toLowerCase() === 'error' ? 'error' : 'warning';
       current = {
-        head: { severity, code: rustc?.[2] ?? null, message: rustc?.[3] ?? modpost?.[2] ?? '', location: null, text: '' },
+        head: {
+          severity,
+          code: rustc?.[2] ?? null,
+          message: rustc?.[3] ?? modpost?.[2] ?? '',
+          location: null,
+          text: '',
+        },
         lines: [line],
       };
       continue;

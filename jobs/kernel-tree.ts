@@ -4,12 +4,13 @@
  *
  * The tree is built in `<key>.staging` and renamed into place with its stamp (versions, the
  * `make rustavailable` verdict, timings) only when every step succeeded, so a killed provisioning is
- * redone, never half-used. A lock file keeps two workers on one machine from building the same tree.
+ * redone, never half-used. (A build-only tree that later needs bzImage is finished in place; its stamp
+ * is rewritten last.) A lock file keeps two workers on one machine from building the same tree.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,31 +152,23 @@ export async function findPreparedTree(
   return trees.find((t) => t.bzImage !== null) ?? trees[0] ?? null;
 }
 
-interface MakeRun {
+interface CommandRun {
   code: number | null;
+  /** The last 64 KB, for the verdict and for error messages. */
   output: string;
 }
 
-/** One make call in the build dir, its output appended to the preparation log. */
-function runMake(
-  sourceDir: string,
-  buildDir: string,
-  toolchain: Toolchain,
-  targets: string[],
+/** Runs a command with a scrubbed environment, its output appended to the preparation log. */
+function runLogged(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
   logFile: string,
-): Promise<MakeRun> {
-  const args = [
-    '-C',
-    sourceDir,
-    `O=${buildDir}`,
-    ...makeArgs(toolchain),
-    `-j${availableParallelism()}`,
-    ...targets,
-  ];
+): Promise<CommandRun> {
   return new Promise((resolve) => {
     const logStream = createWriteStream(logFile, { flags: 'a' });
-    logStream.write(`\n$ make ${args.join(' ')}\n`);
-    const child = spawn('make', args, { env: makeEnv(toolchain), stdio: ['ignore', 'pipe', 'pipe'] });
+    logStream.write(`\n$ ${command} ${args.join(' ')}\n`);
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => {
       logStream.write(chunk);
@@ -204,39 +197,54 @@ function verdictText(output: string): string {
 
 type LockRelease = () => Promise<void>;
 
+interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+/** Whether the holder named in the lock file still runs (false when unreadable or older than any build). */
 async function lockHolderAlive(lockFile: string): Promise<boolean> {
   try {
     const [text, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
     if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return false;
-    const holder = JSON.parse(text) as { pid: number; host: string };
-    if (holder.host !== hostname()) return true;
-    process.kill(holder.pid, 0);
+    const holder = JSON.parse(text) as LockHolder;
+    // Another machine sharing the cache: only the age above can tell it crashed.
+    if (holder.host === hostname()) process.kill(holder.pid, 0);
     return true;
   } catch (error) {
-    // EPERM: the pid exists but is someone else's; anything unreadable is treated as stale.
+    // EPERM: the pid exists but belongs to another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
-/** Takes the tree's lock, waiting while a live process holds it. */
+/**
+ * Takes the tree's lock, waiting while a live process holds it. The lock file appears with its content
+ * at once (written aside, then hard-linked), so a reader never mistakes a fresh lock for a broken one.
+ */
 async function acquireLock(lockFile: string, onWait: () => void): Promise<LockRelease> {
+  const mine = `${lockFile}.${process.pid}`;
+  await writeFile(mine, JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockHolder));
   let waited = false;
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname() }));
-      await handle.close();
-      return () => rm(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  try {
+    for (;;) {
+      try {
+        await link(mine, lockFile);
+        return () => rm(lockFile, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const seen = await readFile(lockFile, 'utf8').catch(() => '');
+      if (!(await lockHolderAlive(lockFile))) {
+        // Only remove the lock that was judged stale, not one a faster waiter just took.
+        if ((await readFile(lockFile, 'utf8').catch(() => '')) === seen) await rm(lockFile, { force: true });
+        continue;
+      }
+      if (!waited) onWait();
+      waited = true;
+      await sleep(2000);
     }
-    if (!(await lockHolderAlive(lockFile))) {
-      await rm(lockFile, { force: true });
-      continue;
-    }
-    if (!waited) onWait();
-    waited = true;
-    await sleep(2000);
+  } finally {
+    await rm(mine, { force: true });
   }
 }
 
@@ -257,20 +265,6 @@ function scriptsConfigArgs(fragment: readonly string[]): string[] {
     if (value === 'm') return ['--module', name];
     if (value === 'n') return ['--disable', name];
     return ['--set-val', name, value ?? ''];
-  });
-}
-
-function runScriptsConfig(sourceDir: string, configFile: string, args: string[]): Promise<MakeRun> {
-  return new Promise((resolve) => {
-    const child = spawn(join(sourceDir, 'scripts', 'config'), ['--file', configFile, ...args], {
-      env: { PATH: '/usr/bin:/bin' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', (error) => resolve({ code: null, output: error.message }));
-    child.on('close', (code) => resolve({ code, output }));
   });
 }
 
@@ -343,17 +337,25 @@ async function build(input: BuildInput): Promise<PrepareResult> {
     input.onProgress?.(text);
   };
   const timings: Record<string, number> = { ...input.ready?.timings };
-  const fail = (step: string, run: MakeRun): PrepareResult => {
+  const fail = (step: string, run: CommandRun): PrepareResult => {
     log.error({ key, step, tail: run.output.slice(-4000) }, 'kernel tree preparation failed');
     return {
       ok: false,
       userMessage: `Preparing kernel ${kernelVersion} failed at ${step}; the full log is ${logFile}.\n${run.output.trim().split('\n').slice(-8).join('\n')}`,
     };
   };
-  const step = async (name: string, targets: string[], hint: string): Promise<MakeRun> => {
+  const step = async (name: string, targets: string[], hint: string): Promise<CommandRun> => {
     progress(`kernel ${kernelVersion}: make ${targets.join(' ')}${hint}`);
     const started = Date.now();
-    const run = await runMake(source, buildDir, toolchain, targets, logFile);
+    const args = [
+      '-C',
+      source,
+      `O=${buildDir}`,
+      ...makeArgs(toolchain),
+      `-j${availableParallelism()}`,
+      ...targets,
+    ];
+    const run = await runLogged('make', args, makeEnv(toolchain), logFile);
     timings[name] = (Date.now() - started) / 1000;
     return run;
   };
@@ -369,7 +371,12 @@ async function build(input: BuildInput): Promise<PrepareResult> {
     const tiny = await step('config', ['tinyconfig'], '');
     if (tiny.code !== 0) return fail('make tinyconfig', tiny);
     const configFile = join(buildDir, '.config');
-    const scripted = await runScriptsConfig(source, configFile, scriptsConfigArgs(input.configFragment));
+    const scripted = await runLogged(
+      join(source, 'scripts', 'config'),
+      ['--file', configFile, ...scriptsConfigArgs(input.configFragment)],
+      makeEnv(toolchain),
+      logFile,
+    );
     if (scripted.code !== 0) return fail('scripts/config', scripted);
     const olddefconfig = await step('olddefconfig', ['olddefconfig'], '');
     if (olddefconfig.code !== 0) return fail('make olddefconfig', olddefconfig);

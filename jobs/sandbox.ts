@@ -5,9 +5,10 @@
  *
  * Identity: run as root (the worker's usual case), bwrap keeps the initial user namespace and the command
  * drops to uid/gid 65534 with setpriv, so it is a real unprivileged user: root-only files stay unreadable
- * and RLIMIT_NPROC counts only sandbox processes. (A user namespace mapping root to 65534 would make every
- * root-owned bind look like the sandbox's own and leaves RLIMIT_NPROC unenforced.) Run as another user,
- * bwrap unshares a user namespace as that user.
+ * and RLIMIT_NPROC counts that uid's processes (sandboxes running at once on a machine share the budget).
+ * A user namespace mapping root to 65534 would make every root-owned bind look like the sandbox's own and
+ * leaves RLIMIT_NPROC unenforced. Run as another user, bwrap unshares a user namespace as that user (and
+ * RLIMIT_NPROC then counts that user's processes).
  *
  * Limits: CPU time, address space, processes and file size via prlimit on the command; wall time by
  * killing the process group (bwrap --die-with-parent takes the rest of the sandbox down with it); output
@@ -16,8 +17,8 @@
  * check every half second (over the cap kills the run); /tmp is a tmpfs of the same size.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chown, lstat, readdir } from 'node:fs/promises';
+import { type Dirent, existsSync } from 'node:fs';
+import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface SandboxLimits {
@@ -84,7 +85,16 @@ function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
   // As root: every namespace but the user one, so setpriv can become a real unprivileged uid.
   if (asRoot) {
     args.push('--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try');
-    args.push('--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP');
+    args.push(
+      '--cap-drop',
+      'ALL',
+      '--cap-add',
+      'CAP_SETUID',
+      '--cap-add',
+      'CAP_SETGID',
+      '--cap-add',
+      'CAP_SETPCAP',
+    );
   } else {
     args.push('--unshare-all');
   }
@@ -136,7 +146,7 @@ function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
 /** Bytes under a directory (files only, symlinks not followed). */
 async function diskUsage(dir: string): Promise<number> {
   let total = 0;
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {
@@ -150,12 +160,16 @@ async function diskUsage(dir: string): Promise<number> {
   return total;
 }
 
+/**
+ * Hands the scratch dir to the sandbox uid. lchown and Dirent types never follow symlinks, so a link
+ * planted by an earlier run in the same dir cannot turn this into a chown of a host file.
+ */
 async function chownTree(dir: string, uid: number): Promise<void> {
-  await chown(dir, uid, uid);
+  await lchown(dir, uid, uid);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await chownTree(path, uid);
-    else await chown(path, uid, uid);
+    else await lchown(path, uid, uid);
   }
 }
 
@@ -164,7 +178,10 @@ const LIMIT_MESSAGES: [LimitHit, RegExp][] = [
   ['cpu', /CPU time limit exceeded/],
   ['file-size', /File size limit exceeded|No space left on device/],
   ['memory', /memory allocation of \d+ bytes failed|Cannot allocate memory|[Oo]ut of memory/],
-  ['processes', /Cannot fork|fork: (retry: )?Resource temporarily unavailable|Resource temporarily unavailable/],
+  [
+    'processes',
+    /Cannot fork|fork: (retry: )?Resource temporarily unavailable|Resource temporarily unavailable/,
+  ],
 ];
 
 function limitFromExit(exitCode: number | null, output: string): LimitHit | null {
@@ -201,7 +218,15 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
     );
   }
   if (spec.signal?.aborted) return { ...notRun(''), infrastructure: null, cancelled: true };
-  if (asRoot) await chownTree(spec.scratch, SANDBOX_UID);
+  if (asRoot) {
+    try {
+      await chownTree(spec.scratch, SANDBOX_UID);
+      // bwrap enters /work with its capabilities already dropped: it needs the search bit, not more.
+      await chmod(spec.scratch, 0o711);
+    } catch (error) {
+      return notRun(`The build sandbox could not use its scratch dir: ${(error as Error).message}`);
+    }
+  }
 
   const { limits } = spec;
   const started = Date.now();

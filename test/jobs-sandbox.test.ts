@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { runSandboxed, type SandboxLimits, type SandboxSpec } from '../jobs/sandbox.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'rfl-sandbox-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const limits: SandboxLimits = {
+  wallSeconds: 20,
+  cpuSeconds: 20,
+  memoryMb: 256,
+  processes: 32,
+  fileSizeMb: 8,
+  outputBytes: 64 * 1024,
+};
+
+function sh(
+  script: string,
+  overrides: Partial<SandboxSpec> = {},
+  limitOverrides: Partial<SandboxLimits> = {},
+) {
+  return runSandboxed({
+    command: ['sh', '-c', script],
+    readOnly: [],
+    scratch: mkdtempSync(join(work, 'scratch-')),
+    limits: { ...limits, ...limitOverrides },
+    ...overrides,
+  });
+}
+
+test('the command runs as an unprivileged user in /work with only the environment it was given', async () => {
+  process.env.RFL_FAKE_TOKEN = 'tok-parent-env-3f9a';
+  const run = await sh('id -u; pwd; env; cat /proc/self/environ', { env: { GREETING: 'hi' } });
+  assert.equal(run.exitCode, 0, run.output);
+  const [uid, cwd] = run.output.split('\n');
+  assert.notEqual(uid, '0');
+  assert.equal(cwd, '/work');
+  assert.match(run.output, /GREETING=hi/);
+  assert.doesNotMatch(run.output, /tok-parent-env-3f9a/);
+  assert.equal(run.limitHit, null);
+});
+
+test('host secrets, the project and root-only files are not reachable', async () => {
+  const secretDir = mkdtempSync(join(work, 'outside-'));
+  writeFileSync(join(secretDir, 'secret.txt'), 'secret-outside-scratch-77c1');
+  const project = resolve('package.json');
+  const run = await sh(
+    `cat /etc/shadow; cat /etc/passwd; ls /root; cat ${project}; cat ${secretDir}/secret.txt; cat /proc/1/environ`,
+  );
+  assert.doesNotMatch(run.output, /root:|secret-outside-scratch|rfl-onboard|tok-/);
+  assert.match(run.output, /shadow: No such file/);
+  const top = await sh('ls /');
+  assert.deepEqual(top.output.trim().split('\n'), [
+    'bin',
+    'dev',
+    'etc',
+    'lib',
+    'lib64',
+    'proc',
+    'tmp',
+    'usr',
+    'work',
+  ]);
+});
+
+test('read-only binds, the system directories and everything outside /work cannot be written', async () => {
+  const tree = mkdtempSync(join(work, 'tree-'));
+  writeFileSync(join(tree, 'Makefile'), 'all:\n');
+  const run = await sh('echo x > /kernel/Makefile; touch /kernel/new /usr/new /new; echo ok > /work/ok', {
+    readOnly: [{ host: tree, inside: '/kernel' }],
+  });
+  assert.match(run.output, /Read-only file system/);
+  assert.equal(readFileSync(join(tree, 'Makefile'), 'utf8'), 'all:\n');
+  assert.equal(existsSync(join(tree, 'new')), false);
+  assert.equal(existsSync('/usr/new'), false);
+});
+
+test('there is no network: a TCP connection to the host loopback fails', async () => {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  const run = await sh(`bash -c 'echo hello > /dev/tcp/127.0.0.1/${port}' && echo CONNECTED`);
+  server.close();
+  assert.doesNotMatch(run.output, /CONNECTED/);
+  assert.match(run.output, /Connection refused|Network is unreachable/);
+  assert.equal(connections, 0);
+});
+
+test('wall time: the whole process group is killed', async () => {
+  const started = Date.now();
+  const run = await sh('sleep 97 & sleep 98', {}, { wallSeconds: 1 });
+  assert.equal(run.limitHit, 'wall');
+  assert.ok(Date.now() - started < 5000);
+  await new Promise((done) => setTimeout(done, 200));
+  const leftovers = readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        const [command, seconds] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return command === 'sleep' && (seconds === '97' || seconds === '98');
+      } catch {
+        return false;
+      }
+    });
+  assert.deepEqual(leftovers, []);
+});
+
+test('CPU time, memory, processes and file size limits each stop the command and say which', async () => {
+  const cpu = await sh('while :; do :; done', {}, { cpuSeconds: 1 });
+  assert.equal(cpu.limitHit, 'cpu');
+  const memory = await sh(`perl -e '$x = "a" x 400_000_000; print length $x'`, {}, { memoryMb: 64 });
+  assert.equal(memory.limitHit, 'memory');
+  assert.doesNotMatch(memory.output, /400000000/);
+  const processes = await sh('for i in $(seq 40); do sleep 3 & done; wait', {}, { processes: 16 });
+  assert.equal(processes.limitHit, 'processes');
+  const bigFile = await sh('head -c 20000000 /dev/zero > /work/big', {}, { fileSizeMb: 4 });
+  assert.equal(bigFile.limitHit, 'file-size');
+});
+
+test('many files under the per-file limit still hit the scratch size cap', async () => {
+  const run = await sh(
+    'for i in 1 2 3 4 5 6; do head -c 3000000 /dev/zero > /work/f$i; done; sleep 10',
+    {},
+    {
+      fileSizeMb: 4,
+    },
+  );
+  assert.equal(run.limitHit, 'file-size');
+  assert.ok(run.durationMs < 5000);
+});
+
+test('output beyond the cap is cut with a marker and the command stopped', async () => {
+  const run = await sh('yes', {}, { outputBytes: 10_000 });
+  assert.equal(run.limitHit, 'output');
+  assert.equal(run.truncated, true);
+  assert.match(run.output, /\[output cut at 10000 bytes\]\n$/);
+  assert.ok(run.output.length < 10_100);
+});
+
+test('an abort signal stops the run and reports it as cancelled', async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  const run = await sh('sleep 30', { signal: controller.signal });
+  assert.equal(run.cancelled, true);
+  assert.equal(run.limitHit, null);
+  assert.ok(run.durationMs < 3000);
+});
+
+test('a bind that cannot be made is our failure, not an unsandboxed run', async () => {
+  const run = await sh('echo ran', { readOnly: [{ host: join(work, 'missing'), inside: '/kernel' }] });
+  assert.match(run.infrastructure ?? '', /sandbox could not start/);
+  assert.doesNotMatch(run.output, /^ran/m);
+});
