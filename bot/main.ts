@@ -1,22 +1,30 @@
 /**
- * Process entry point. `node bot/main.ts chat` (what `npm start` runs): the bot as a chat in this
- * terminal, with a local Redis and the knowledge base built from whatever kernel tree it finds or
- * provisions. The chat opens at once; questions typed while the index loads are answered when it is ready.
+ * Process entry point. `node bot/main.ts chat [--no-worker]` (what `npm start` runs): the bot as a chat in
+ * this terminal, with a local Redis, the knowledge base built from whatever kernel tree it finds or
+ * provisions, and the build queue with a job worker in the same process (--no-worker leaves the jobs to
+ * `npm run worker` processes). The chat opens at once; questions typed while the index loads are
+ * answered when it is ready.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
+import { DEFAULT_QUEUE, JobQueue } from '../jobs/queue.ts';
+import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { createLlmPhraser } from '../knowledge/llm.ts';
 import { createKnowledgeService } from '../knowledge/service.ts';
 import { runTerminalChat } from './adapters/terminal.ts';
 import { createRouter, type Router } from './router.ts';
 
-async function chat(config: Config): Promise<void> {
+/** At the end of the chat, a running job of the embedded worker gets this long before it is handed back. */
+const WORKER_GRACE_MS = 5000;
+
+async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   // A person at the terminal reads replies, not log lines: the log goes to a file there.
   mkdirSync(config.cacheDir, { recursive: true });
@@ -35,10 +43,22 @@ async function chat(config: Config): Promise<void> {
     log,
   });
 
+  let jobQueue: JobQueue | null = null;
+  let worker: RunningWorker | null = null;
   try {
     terminal.status('starting Redis…');
     const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
     if (!redis.ok) log.warn(redis.userMessage);
+    if (redis.ok) {
+      try {
+        const location = { redisUrl: config.redis.url, ...DEFAULT_QUEUE };
+        jobQueue = await JobQueue.open({ ...location, jobs: config.jobs, log });
+        if (embeddedWorker) worker = await runWorker({ config, location, log });
+      } catch (error) {
+        // Questions still work without builds.
+        log.error({ err: error }, 'the job queue failed to start; builds are unavailable');
+      }
+    }
 
     terminal.status('looking for a kernel source tree…');
     const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
@@ -59,7 +79,8 @@ async function chat(config: Config): Promise<void> {
       llm: createLlmPhraser(config.llm, log),
       log,
     });
-    resolve(createRouter({ knowledge, chat: config.chat, log }));
+    const jobs = jobQueue ? { queue: jobQueue, limits: config.jobs } : null;
+    resolve(createRouter({ knowledge, chat: config.chat, log, jobs }));
   } catch (error) {
     log.error({ err: error }, 'the knowledge base failed to load');
     reject(error);
@@ -67,6 +88,8 @@ async function chat(config: Config): Promise<void> {
     terminal.status(null);
   }
   await terminal.finished;
+  await worker?.stop(WORKER_GRACE_MS);
+  await jobQueue?.close();
   log.flush();
 }
 
@@ -77,10 +100,16 @@ if (!loaded.ok) {
 }
 for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
 
-const command = process.argv[2] ?? 'chat';
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { 'no-worker': { type: 'boolean', default: false } },
+});
+const command = positionals[0] ?? 'chat';
 if (command === 'chat') {
-  await chat(loaded.config);
+  await chat(loaded.config, !values['no-worker']);
+  // A kernel tree still being prepared in the background is abandoned (it resumes next start).
+  process.exit(0);
 } else {
-  console.error(`usage: node bot/main.ts chat   (unknown command "${command}")`);
+  console.error(`usage: node bot/main.ts chat [--no-worker]   (unknown command "${command}")`);
   process.exit(2);
 }

@@ -4,15 +4,23 @@
  */
 import type { Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
+import type { JobOrigin } from '../jobs/contracts.ts';
 import type { KnowledgeService } from '../knowledge/answer-types.ts';
+import type { AttachmentFetcher, MessageEditor, MessageSender } from './capabilities.ts';
 import { closestMatches } from './closest.ts';
 import { askCommand } from './commands/ask.ts';
-import { type Command, type CommandContext, CommandTable } from './commands/command.ts';
+import {
+  type Command,
+  type CommandContext,
+  CommandTable,
+  type Jobs,
+  type Replies,
+} from './commands/command.ts';
 import { defaultCommands } from './commands/index.ts';
 import { ConversationMemory } from './conversation-memory.ts';
 import type { Failure } from './failure.ts';
 import { cleanIncomingText, DEFAULT_MAX_MESSAGE_CHARS } from './input.ts';
-import type { IncomingMessage } from './message.ts';
+import { conversationKey, type IncomingMessage } from './message.ts';
 import { type RichMessage, textMessage } from './rich-message.ts';
 import { shorten } from './shorten.ts';
 
@@ -22,13 +30,24 @@ export interface RouterOptions {
   log: Logger;
   /** Longer messages are cut to this many characters, and the reply says so. */
   maxMessageChars?: number;
-  /** Default: help, ask, faq, sources. */
+  /** Default: help, ask, faq, sources and the job commands. */
   commands?: Command[];
+  /** The build queue; without it the job commands say builds are not available. */
+  jobs?: Jobs | null;
+}
+
+/** What the adapter lets commands do beyond the one reply: later replies and edits, attachments. */
+export interface ChatSurface {
+  platform: JobOrigin['platform'];
+  sender: MessageSender & MessageEditor;
+  attachments?: AttachmentFetcher;
+  /** More replies come until `work` settles (see Replies.track). */
+  track(work: Promise<unknown>): void;
 }
 
 export interface Router {
-  /** The reply to send, or null when the message is not for the bot. */
-  handle(message: IncomingMessage): Promise<RichMessage | null>;
+  /** The reply to send, or null when the message is not for the bot (or the command replied itself). */
+  handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null>;
   readonly commands: CommandTable;
 }
 
@@ -59,7 +78,7 @@ export function createRouter(options: RouterOptions): Router {
     return textMessage(failure.userText);
   };
 
-  async function run(command: Command, context: CommandContext): Promise<RichMessage> {
+  async function run(command: Command, context: CommandContext): Promise<RichMessage | null> {
     try {
       const result = await command.run(context);
       return result.ok ? result.value : failureReply(result.failure, context.message, 'error');
@@ -86,19 +105,58 @@ export function createRouter(options: RouterOptions): Router {
     );
   }
 
-  async function handle(message: IncomingMessage): Promise<RichMessage | null> {
+  function repliesFor(message: IncomingMessage, surface: ChatSurface | undefined): Replies | null {
+    if (!surface) return null;
+    return {
+      send: (content) => surface.sender.send(message.conversation, content, { replyTo: message.id }),
+      edit: (ref, content) => surface.sender.edit(ref, content),
+      track: (work) => surface.track(work),
+    };
+  }
+
+  function clean(raw: string, cap: number) {
+    return cleanIncomingText(raw, { maxChars: cap, helpCommand: `${prefix}help` });
+  }
+
+  /** "!" followed by a space is punctuation, not a command: "! why does this fail" is a question. */
+  const commandParts = (text: string) => /^(\S*)\s*([\s\S]*)$/.exec(text.slice(prefix.length)) ?? [];
+
+  async function handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null> {
     const raw = message.mentionsBot ? message.text.replace(leadingMention, '') : message.text;
     const isCommand = raw.trimStart().startsWith(prefix);
     const addressed = message.isDirect || message.mentionsBot;
     if (!isCommand && !addressed) return null;
 
-    const cleaned = cleanIncomingText(raw, { maxChars, helpCommand: `${prefix}help` });
+    let cleaned = clean(raw, maxChars);
     if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
+    // Code and configs are longer than questions: commands that take them read up to the code cap.
+    const codeChars = (options.jobs?.limits.maxSourceKb ?? 0) * 1024;
+    if (cleaned.value.truncated && codeChars > maxChars) {
+      const [, name = ''] = commandParts(cleaned.value.text);
+      if (cleaned.value.text.startsWith(prefix) && commands.get(name)?.takesCode)
+        cleaned = clean(raw, codeChars);
+      if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
+    }
     const { text, truncated } = cleaned.value;
 
-    const base = { message, knowledge, memory, commands, prefix, log };
-    // "!" followed by a space is punctuation, not a command: "! why does this fail" is a question.
-    const [, name = '', args = ''] = /^(\S*)\s*([\s\S]*)$/.exec(text.slice(prefix.length)) ?? [];
+    const origin: JobOrigin = {
+      userId: message.author.id,
+      conversation: conversationKey(message.conversation),
+      platform: surface?.platform ?? 'terminal',
+    };
+    const base = {
+      message,
+      knowledge,
+      memory,
+      commands,
+      prefix,
+      log,
+      replies: repliesFor(message, surface),
+      attachments: surface?.attachments ?? null,
+      jobs: options.jobs ?? null,
+      origin,
+    };
+    const [, name = '', args = ''] = commandParts(text);
     let reply: RichMessage | null = null;
     if (text.startsWith(prefix) && name !== '') {
       const command = commands.get(name);

@@ -1,12 +1,16 @@
 /**
  * The bot as a chat in this terminal. On a TTY: a `you> ` prompt, `bot> ` replies, a spinner while
  * something is slow, Ctrl-D or /quit to leave. Piped: one message per line (a trailing backslash
- * continues it on the next line), each reply printed in order, and done at end of input.
+ * continues it on the next line, and so does an open code fence until it is closed), each reply printed
+ * in order, and done at end of input once every job started has delivered its result.
+ * Edited messages (job progress): piped, each new text on its own line; on a TTY the last line is
+ * rewritten in place when it is that message, else the new text is printed as a new reply.
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../config/logger.ts';
-import type { MessageRef, MessageSender } from '../capabilities.ts';
+import type { MessageEditor, MessageRef, MessageSender } from '../capabilities.ts';
+import { closeOpenFence } from '../input.ts';
 import type { Author, ConversationRef, IncomingMessage } from '../message.ts';
 import { renderPlainText } from '../render-text.ts';
 import { type RichMessage, textMessage } from '../rich-message.ts';
@@ -25,7 +29,7 @@ export interface TerminalChatOptions {
 export interface TerminalChat {
   /** On a TTY, shows a spinner with this text until `status(null)`; piped, does nothing. */
   status(text: string | null): void;
-  /** Settles once the input has ended (EOF, Ctrl-D, /quit) and every reply has been printed. */
+  /** Settles once the input has ended (EOF, Ctrl-D, /quit) and every reply, job results too, is printed. */
   finished: Promise<void>;
 }
 
@@ -37,6 +41,11 @@ const QUIT_COMMANDS = new Set(['/quit', '/exit']);
 const THINKING_DELAY_MS = 250;
 
 const CONVERSATION: ConversationRef = { roomId: 'terminal' };
+/** How long a message waits for a code block pasted right after it. */
+const PASTE_JOIN_MS = 30;
+const FENCE_OPENING = /^\s*(`{3,}|~{3,})/;
+const CLEAR_LINE = '\r\u001b[2K';
+const LINE_UP = '\u001b[1A';
 const USER: Author = { id: 'terminal', name: 'you' };
 
 export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
@@ -54,13 +63,60 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   let replyCount = 0;
   let continued: string[] = [];
   let replies = Promise.resolve();
+  /** Work that will still print (running jobs): the chat ends only after it. */
+  const tracked = new Set<Promise<unknown>>();
+  /** The text of each message sent, by id, and which one was printed last (for edits in place). */
+  const sentTexts = new Map<string, string>();
+  let lastPrinted: string | null = null;
 
-  const sender: MessageSender = {
+  /** Prints a reply; on a TTY, above the prompt when one is showing, which is then drawn again. */
+  function print(text: string, messageId: string, continuesLast = false): void {
+    if (isTTY) {
+      statusLine.clear();
+      output.write(`${CLEAR_LINE}${REPLY_LEAD}${text}\n`);
+    } else {
+      output.write(`${lastPrinted !== null && !continuesLast ? '\n' : ''}${text}\n`);
+    }
+    lastPrinted = messageId;
+    prompt();
+  }
+
+  const sender: MessageSender & MessageEditor = {
     async send(to, content): Promise<MessageRef> {
       const text = renderPlainText(content);
-      output.write(isTTY ? `${REPLY_LEAD}${text}\n` : `${replyCount > 0 ? '\n' : ''}${text}\n`);
       replyCount += 1;
-      return { conversation: to, messageId: `bot-${replyCount}` };
+      const messageId = `bot-${replyCount}`;
+      sentTexts.set(messageId, text);
+      print(text, messageId);
+      return { conversation: to, messageId };
+    },
+    async edit(ref, content) {
+      const text = renderPlainText(content);
+      const before = sentTexts.get(ref.messageId);
+      if (before === undefined || before === text) return;
+      sentTexts.set(ref.messageId, text);
+      // Only a message on one screen row can be rewritten by going up one row.
+      const columns = (output as { columns?: number }).columns || 80;
+      const oneRow = (line: string) => !line.includes('\n') && REPLY_LEAD.length + line.length < columns;
+      const inPlace = lastPrinted === ref.messageId && oneRow(before) && oneRow(text);
+      if (isTTY && inPlace) {
+        // The message is the line just above the prompt (or the empty line a reply left).
+        output.write(`${CLEAR_LINE}${LINE_UP}${CLEAR_LINE}${REPLY_LEAD}${text}\n`);
+        prompt();
+      } else {
+        print(text, ref.messageId, lastPrinted === ref.messageId);
+      }
+    },
+  };
+
+  const surface = {
+    platform: 'terminal' as const,
+    sender,
+    track(work: Promise<unknown>) {
+      const settled = work
+        .catch((error: unknown) => log.error({ err: error }, 'a job reply failed'))
+        .finally(() => tracked.delete(settled));
+      tracked.add(settled);
     },
   };
 
@@ -72,7 +128,7 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
 
   async function reply(message: IncomingMessage): Promise<RichMessage | null> {
     try {
-      return await (await routerReady).handle(message);
+      return await (await routerReady).handle(message, surface);
     } catch (error) {
       // The router never throws; this is the knowledge base failing to load.
       log.error({ err: error }, 'the terminal chat has no router to answer with');
@@ -113,20 +169,46 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
       });
   }
 
+  // A message is held a moment: a code block pasted on the lines right after it ("!build", then the
+  // fenced code) belongs to it.
+  let held: string | null = null;
+  let holdTimer: NodeJS.Timeout | undefined;
+  const flushHeld = () => {
+    clearTimeout(holdTimer);
+    if (held === null) return;
+    const text = held;
+    held = null;
+    submit(text);
+  };
+
   lines.on('line', (line) => {
+    if (held !== null && continued.length === 0 && FENCE_OPENING.test(line)) {
+      continued = [held];
+      held = null;
+      clearTimeout(holdTimer);
+    } else {
+      flushHeld();
+    }
     if (line.endsWith('\\')) {
       continued.push(line.slice(0, -1));
       prompt();
       return;
     }
     const text = [...continued, line].join('\n');
+    // A pasted code block is one message: keep reading until its fence is closed.
+    if (closeOpenFence(text) !== text) {
+      continued.push(line);
+      prompt();
+      return;
+    }
     continued = [];
     if (QUIT_COMMANDS.has(text.trim())) {
       lines.close();
     } else if (text.trim() === '') {
       prompt();
     } else {
-      submit(text);
+      held = text;
+      holdTimer = setTimeout(flushHeld, PASTE_JOIN_MS);
     }
   });
   // Ctrl-C leaves, as Ctrl-D does.
@@ -135,10 +217,13 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   const finished = new Promise<void>((resolve) => {
     lines.on('close', () => {
       closed = true;
+      flushHeld();
       // Input ended inside a continued message: it is still a message.
       if (continued.join('').trim() !== '') submit(continued.join('\n'));
       continued = [];
-      void replies.then(() => {
+      void replies.then(async () => {
+        if (tracked.size > 0 && isTTY) statusLine.show('waiting for the running jobs’ results…');
+        while (tracked.size > 0) await Promise.allSettled([...tracked]);
         statusLine.clear();
         if (isTTY) output.write('\n');
         resolve();

@@ -1,6 +1,10 @@
 /** The command table: every chat command is one entry, so later ones (`!build`, `!log`, …) just register. */
 import type { Logger } from '../../config/logger.ts';
+import type { Config } from '../../config/schema.ts';
+import type { JobOrigin, JobRequest, JobResult } from '../../jobs/contracts.ts';
+import type { JobWatcher, Submission } from '../../jobs/queue.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
+import type { AttachmentFetcher, MessageRef } from '../capabilities.ts';
 import type { ConversationMemory } from '../conversation-memory.ts';
 import type { Result } from '../failure.ts';
 import type { IncomingMessage } from '../message.ts';
@@ -16,6 +20,33 @@ export interface CommandContext {
   /** The configured command prefix, for hints that name other commands. */
   prefix: string;
   log: Logger;
+  /** Replies after the command returned (job progress and results); null where the adapter cannot. */
+  replies: Replies | null;
+  attachments: AttachmentFetcher | null;
+  /** The build queue; null when this bot runs without one (no Redis). */
+  jobs: Jobs | null;
+  /** Where a job's result goes back to. */
+  origin: JobOrigin;
+}
+
+/** Messages in the conversation of the command, sent whenever there is something to say. */
+export interface Replies {
+  send(content: RichMessage): Promise<MessageRef>;
+  edit(ref: MessageRef, content: RichMessage): Promise<void>;
+  /** More replies come until `work` settles: an adapter that ends (the piped terminal) waits for it. */
+  track(work: Promise<unknown>): void;
+}
+
+/** The job queue as commands use it (jobs/queue.ts's JobQueue). */
+export interface JobQueueClient {
+  submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission>;
+  cancel(jobId: string, userId: string): Promise<string>;
+  result(jobId: string): Promise<JobResult | null>;
+}
+
+export interface Jobs {
+  queue: JobQueueClient;
+  limits: Config['jobs'];
 }
 
 export interface Command {
@@ -23,7 +54,10 @@ export interface Command {
   /** What follows the name, as help shows it: `<question>`, `[topic]`. */
   usage: string;
   summary: string;
-  run(context: CommandContext): Promise<Result<RichMessage>>;
+  /** Takes pasted code or a config: its messages may be as long as the router's code cap. */
+  takesCode?: boolean;
+  /** The reply, or null when the command already sent its replies itself (through `replies`). */
+  run(context: CommandContext): Promise<Result<RichMessage | null>>;
 }
 
 export class CommandTable {

@@ -28,7 +28,7 @@ export const helpCommand: Command = {
       );
     return ok(
       textMessage(
-        `I answer questions about Rust-for-Linux from the kernel’s own docs, with links to my sources.${versionsLine(versions)}`,
+        `I answer questions about Rust-for-Linux from the kernel’s own docs, with links to my sources.${versionsLine(versions)}${commands.get('build') ? ' I also build your Rust kernel modules against a real kernel tree and load them into a booted kernel.' : ''}`,
         [
           ...usage,
           `Or just ask: in a direct message every message is a question; in a channel, mention me or use ${prefix}ask.`,

@@ -1,0 +1,239 @@
+/**
+ * Benchmark of the build path, in one run (`npm run bench:jobs [-- --runs 5 --jobs 8]`):
+ *  1. the bare `make M=` build of the kernel's rust_minimal sample, no sandbox, no queue;
+ *  2. the same module sent as `!build` through the chat router → queue (Redis) → worker → sandboxed
+ *     build → result message, timed from the message to the result;
+ *  3. jobs per minute with one and with two workers (each running one job at a time).
+ * Medians of alternating runs; every chat run changes a comment so no result is reused.
+ * Uses the configured Redis (started locally if needed) with a queue of its own, removed at the end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import type { MessageRef } from '../bot/capabilities.ts';
+import type { RichMessage } from '../bot/rich-message.ts';
+import { type ChatSurface, createRouter } from '../bot/router.ts';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { JobResult } from '../jobs/contracts.ts';
+import { findKernelSource } from '../jobs/kernel-source.ts';
+import { type PreparedTree, prepareTree } from '../jobs/kernel-tree.ts';
+import { ensureRedis } from '../jobs/local-redis.ts';
+import { JobQueue, type QueueLocation } from '../jobs/queue.ts';
+import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
+import { makeArgs, makeEnv } from '../jobs/toolchain.ts';
+import type { KnowledgeService } from '../knowledge/answer-types.ts';
+
+const log = pino({ level: 'warn' });
+const SAMPLE = 'rust_minimal';
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+async function bareBuild(tree: PreparedTree, source: string): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'rfl-bench-bare-'));
+  try {
+    await writeFile(join(dir, `${SAMPLE}.rs`), source);
+    await writeFile(join(dir, 'Kbuild'), `obj-m := ${SAMPLE}.o\n`);
+    const started = performance.now();
+    const args = [
+      '-C',
+      tree.sourceDir,
+      `O=${tree.buildDir}`,
+      ...makeArgs(tree.toolchain),
+      `M=${dir}`,
+      'modules',
+    ];
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn('make', args, { env: makeEnv(tree.toolchain), stdio: 'ignore' });
+      child.on('close', resolve);
+    });
+    if (code !== 0) throw new Error(`bare make failed with ${code}`);
+    return performance.now() - started;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The chat side: a router whose surface resolves when a result message (✅/❌) is sent. */
+function chatPath(queue: JobQueue, config: Config) {
+  const knowledge: KnowledgeService = {
+    ask: async () => {
+      throw new Error('no questions in this benchmark');
+    },
+    faq: () => [],
+    kernelVersions: () => [],
+  };
+  const router = createRouter({ knowledge, chat: config.chat, log, jobs: { queue, limits: config.jobs } });
+  let onResult: ((text: string) => void) | null = null;
+  let jobId = '';
+  const surface: ChatSurface = {
+    platform: 'terminal',
+    sender: {
+      send: async (to, content: RichMessage): Promise<MessageRef> => {
+        jobId = /\[job (\w+)\]/.exec(content.lead)?.[1] ?? jobId;
+        if (/^[✅❌]/.test(content.lead)) onResult?.(content.lead);
+        return { conversation: to, messageId: 'm' };
+      },
+      edit: async () => {},
+    },
+    track: () => {},
+  };
+  let n = 0;
+  /** Milliseconds from message to result, and of those outside the worker's processing (the path's own cost). */
+  return async (source: string): Promise<{ totalMs: number; outsideMs: number }> => {
+    n += 1;
+    const started = performance.now();
+    const result = new Promise<string>((resolve) => {
+      onResult = resolve;
+    });
+    await router.handle(
+      {
+        id: `bench-${n}`,
+        conversation: { roomId: 'bench' },
+        author: { id: 'bench', name: 'bench' },
+        text: `${config.chat.commandPrefix}build\n\`\`\`rust\n${source}\n// run ${n}\n\`\`\``,
+        isDirect: true,
+        mentionsBot: false,
+        attachments: [],
+      },
+      surface,
+    );
+    const lead = await result;
+    const totalMs = performance.now() - started;
+    if (!lead.startsWith('✅')) throw new Error(`the chat build failed: ${lead}`);
+    const processed = (await queue.result(jobId))?.durationMs ?? Number.NaN;
+    return { totalMs, outsideMs: totalMs - processed };
+  };
+}
+
+async function throughput(
+  queue: JobQueue,
+  location: QueueLocation,
+  config: Config,
+  workers: number,
+  jobs: number,
+  source: string,
+): Promise<number> {
+  const running: RunningWorker[] = [];
+  for (let i = 0; i < workers; i++) running.push(await runWorker({ config, location, log }));
+  const started = performance.now();
+  const results: Promise<JobResult>[] = [];
+  for (let i = 0; i < jobs; i++) {
+    const done = Promise.withResolvers<JobResult>();
+    const submitted = await queue.submit(
+      {
+        kind: 'build',
+        source: `${source}\n// ${workers} workers, job ${i} ${Date.now()}`,
+        fileName: null,
+        boot: false,
+        kernel: null,
+      },
+      { userId: `user-${i}`, conversation: `room-${i}`, platform: 'terminal' },
+      { progress: () => {}, result: done.resolve },
+    );
+    if (!submitted.ok) throw new Error(JSON.stringify(submitted));
+    results.push(done.promise);
+  }
+  const finished = await Promise.all(results);
+  const elapsedMin = (performance.now() - started) / 60_000;
+  await Promise.all(running.map((worker) => worker.stop(0)));
+  const failed = finished.filter((result) => result.outcome !== 'success');
+  if (failed.length > 0) throw new Error(`${failed.length} jobs failed: ${failed[0]?.summary}`);
+  return jobs / elapsedMin;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '5' }, jobs: { type: 'string', default: '8' } },
+  });
+  const runs = Number(values.runs);
+  const jobCount = Number(values.jobs);
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    console.error(loaded.problems.join('\n'));
+    return 2;
+  }
+  const base = loaded.config;
+  // The benchmark's own limits: many jobs from one "user" and room, no tree preparation at start.
+  const config: Config = {
+    ...base,
+    jobs: {
+      ...base.jobs,
+      prepareTreesAtStart: false,
+      perUserConcurrent: 100,
+      perRoomConcurrent: 1000,
+      dailyQuota: 100000,
+    },
+  };
+  const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+  if (!source.ok) throw new Error(source.userMessage);
+  const prepared = await prepareTree({ source: source.path, cacheDir: config.cacheDir, log });
+  if (!prepared.ok) throw new Error(prepared.userMessage);
+  const { tree } = prepared;
+  const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
+  if (!redis.ok) throw new Error(redis.userMessage);
+
+  const location: QueueLocation = {
+    redisUrl: config.redis.url,
+    queueName: `bench-${process.pid}`,
+    prefix: 'rflbench',
+  };
+  const queue = await JobQueue.open({ ...location, jobs: config.jobs, log });
+  const sample = await readFile(join(tree.sourceDir, 'samples', 'rust', `${SAMPLE}.rs`), 'utf8');
+  console.log(
+    `Linux ${tree.kernelVersion}, ${tree.environment.rustc}; ${SAMPLE}.rs; ${runs} runs each, medians\n`,
+  );
+
+  try {
+    const worker = await runWorker({ config, location, log });
+    const viaChat = chatPath(queue, config);
+    // Warm-up: the first build after start pays for cold caches on both paths.
+    await bareBuild(tree, sample);
+    await viaChat(sample);
+    const bare: number[] = [];
+    const chat: number[] = [];
+    const outside: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      bare.push(await bareBuild(tree, sample));
+      const run = await viaChat(sample);
+      chat.push(run.totalMs);
+      outside.push(run.outsideMs);
+    }
+    await worker.stop(0);
+    const bareMs = median(bare);
+    const chatMs = median(chat);
+    const added = chatMs - bareMs;
+    console.log('path                                         median      runs (ms)');
+    console.log(
+      `bare make M= (no sandbox, no queue)          ${bareMs.toFixed(0).padStart(6)} ms   ${bare.map((v) => v.toFixed(0)).join(' ')}`,
+    );
+    console.log(
+      `!build: chat → queue → sandbox → result      ${chatMs.toFixed(0).padStart(6)} ms   ${chat.map((v) => v.toFixed(0)).join(' ')}`,
+    );
+    const within = added <= Math.max(0.1 * bareMs, 300);
+    console.log(
+      `added: ${added.toFixed(0)} ms (ratio ${(chatMs / bareMs).toFixed(3)}); target under 10% or 300 ms: ${within ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `outside the worker's processing (chat, Redis, pickup, delivery): ${median(outside).toFixed(0)} ms median\n`,
+    );
+
+    const one = await throughput(queue, location, config, 1, jobCount, sample);
+    const two = await throughput(queue, location, config, 2, jobCount, sample);
+    console.log(
+      `throughput, ${jobCount} builds:  1 worker ${one.toFixed(1)} jobs/min   2 workers ${two.toFixed(1)} jobs/min (×${(two / one).toFixed(2)})`,
+    );
+  } finally {
+    await queue.queue.obliterate({ force: true });
+    await queue.close();
+  }
+  return 0;
+}
+
+process.exitCode = await main();

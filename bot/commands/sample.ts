@@ -1,0 +1,26 @@
+/** `!sample <name> [--boot] [--kernel 6.1]`: builds (and boots) one of the kernel's own samples/rust modules. */
+import { textMessage } from '../rich-message.ts';
+import { type Command, ok } from './command.ts';
+import { parseJobOptions } from './job-options.ts';
+import { startJob } from './job-reply.ts';
+
+export const sampleCommand: Command = {
+  name: 'sample',
+  usage: '<name> [--boot] [--kernel 6.1]',
+  summary: 'build (and with --boot load) an in-tree Rust sample, e.g. rust_minimal',
+  async run(context) {
+    const options = parseJobOptions(context.args, true);
+    if (!options.ok) return options;
+    const { boot, kernel, words } = options.value;
+    const [name] = words;
+    if (!name || words.length > 1 || !/^[a-z0-9_]+$/i.test(name)) {
+      return ok(
+        textMessage(
+          `Which sample? Name one of the kernel’s samples/rust modules, like ${context.prefix}sample rust_minimal --boot.`,
+          ['An unknown name gets you the list of that kernel’s samples.'],
+        ),
+      );
+    }
+    return startJob(context, { kind: 'sample', name: name.toLowerCase().replace(/\.rs$/, ''), boot, kernel });
+  },
+};

@@ -1,0 +1,309 @@
+/**
+ * The chat side of the job queue (BullMQ on Redis): submit a request, watch its progress, get its result
+ * exactly once, cancel it, read it back for `!log`. Workers (jobs/job-worker.ts) may live in this process
+ * or in others sharing the same Redis; everything between them goes through Redis.
+ */
+import { type Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../config/logger.ts';
+import type { Config } from '../config/schema.ts';
+import type { JobOrigin, JobProgress, JobRequest, JobResult } from './contracts.ts';
+import { newJobId, requestFingerprint } from './job-id.ts';
+import { type Admission, Admissions, type Refusal } from './limits.ts';
+import { ResultStore } from './result-store.ts';
+
+/** What one queue is called in Redis; tests give every queue its own name. */
+export interface QueueLocation {
+  redisUrl: string;
+  queueName: string;
+  /** BullMQ's key prefix. */
+  prefix: string;
+}
+
+export const DEFAULT_QUEUE: Omit<QueueLocation, 'redisUrl'> = { queueName: 'jobs', prefix: 'rfl' };
+
+/** Our own keys beside BullMQ's, and the channel cancellations are announced on. */
+export function queueNamespace(location: QueueLocation): string {
+  return `${location.prefix}:${location.queueName}:rfl`;
+}
+
+export function cancelChannel(location: QueueLocation): string {
+  return `${queueNamespace(location)}:cancel`;
+}
+
+/** Set when a job is cancelled while running, for a worker that takes it just after the announcement. */
+export function cancelMarker(location: QueueLocation, jobId: string): string {
+  return `${queueNamespace(location)}:cancelled:${jobId}`;
+}
+
+/** What travels with a job through Redis. */
+export interface JobData {
+  request: JobRequest;
+  origin: JobOrigin;
+  fingerprint: string;
+}
+
+/** Tries per job: only infrastructure failures are retried (the processor returns everything else). */
+export const JOB_ATTEMPTS = 3;
+const BACKOFF_MS = 2000;
+
+export interface JobWatcher {
+  progress(progress: JobProgress): void;
+  /** Called once per job and watcher. */
+  result(result: JobResult): void;
+}
+
+export type Submission =
+  | { ok: true; status: 'queued'; jobId: string; position: number }
+  /** An identical request of the same user is queued or running: this one follows it. */
+  | { ok: true; status: 'attached'; jobId: string; progress: JobProgress }
+  /** An identical request already has a result: no new job. */
+  | { ok: true; status: 'cached'; jobId: string; result: JobResult }
+  | { ok: false; refusal: Refusal };
+
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+const CANCELLED_WAITING = 'cancelled before it started';
+
+export interface JobQueueOptions extends QueueLocation {
+  jobs: Config['jobs'];
+  log: Logger;
+  /** Tries for infrastructure failures and the pause between them (tests shorten it). */
+  attempts?: number;
+  backoffMs?: number;
+}
+
+const KIND_LABEL: Record<JobRequest['kind'], string> = {
+  build: 'build',
+  sample: 'sample build',
+  'check-config': 'config check',
+};
+
+/** A stand-in result when no worker produced one (removed while waiting, or failed for good). */
+function noResult(jobId: string, summary: string, body = ''): JobResult {
+  return {
+    jobId,
+    outcome: 'infrastructure',
+    environment: null,
+    summary,
+    body,
+    warnings: 0,
+    errors: 0,
+    fullLog: '',
+    durationMs: 0,
+  };
+}
+
+export class JobQueue {
+  readonly queue: Queue<JobData, JobResult>;
+  readonly results: ResultStore;
+  readonly #events: QueueEvents;
+  readonly #redis: Redis;
+  readonly #admissions: Admissions;
+  readonly #options: JobQueueOptions;
+  readonly #watchers = new Map<string, { origin: JobOrigin; watcher: JobWatcher }[]>();
+  readonly #idle: (() => void)[] = [];
+
+  private constructor(options: JobQueueOptions) {
+    this.#options = options;
+    const connection = { url: options.redisUrl };
+    const location = { prefix: options.prefix };
+    this.queue = new Queue<JobData, JobResult>(options.queueName, { connection, ...location });
+    this.#events = new QueueEvents(options.queueName, { connection, ...location });
+    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+    const namespace = queueNamespace(options);
+    this.results = new ResultStore(this.#redis, namespace, options.jobs.resultTtlHours);
+    this.#admissions = new Admissions(this.#redis, namespace, options.jobs, (id) => this.#isLive(id));
+    this.#events.on('progress', ({ jobId, data }) => this.#progress(jobId, data as JobProgress));
+    this.#events.on('active', () => void this.#updatePositions());
+    this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
+    this.#events.on('failed', ({ jobId, failedReason }) => void this.#failed(jobId, failedReason));
+    this.#events.on(
+      'removed',
+      ({ jobId }) => void this.#deliver(noResult(jobId, `⏹ job ${jobId} was ${CANCELLED_WAITING}.`)),
+    );
+    const connectionError = (error: Error) => options.log.warn({ err: error }, 'job queue connection error');
+    this.queue.on('error', connectionError);
+    this.#events.on('error', connectionError);
+    this.#redis.on('error', connectionError);
+  }
+
+  /** Ready once the event stream is being read: no result can slip by before the first submit. */
+  static async open(options: JobQueueOptions): Promise<JobQueue> {
+    const jobQueue = new JobQueue(options);
+    await Promise.all([jobQueue.queue.waitUntilReady(), jobQueue.#events.waitUntilReady()]);
+    return jobQueue;
+  }
+
+  async submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission> {
+    const fingerprint = requestFingerprint(request, origin.userId);
+    const jobId = newJobId();
+    for (;;) {
+      const existing = await this.results.claimFingerprint(fingerprint, jobId);
+      if (existing === null) break;
+      const reused = await this.#reuse(existing, origin, watcher);
+      if (reused) return reused;
+      // The job it pointed at is gone without a reusable result.
+      await this.results.forgetFingerprint(fingerprint, existing);
+    }
+
+    const admission = await this.#admissions.admit(origin, jobId);
+    if (!admission.ok) {
+      await this.results.forgetFingerprint(fingerprint, jobId);
+      return { ok: false, refusal: await this.#refusal(admission) };
+    }
+    this.#watch(jobId, origin, watcher);
+    await this.queue.add(
+      request.kind,
+      { request, origin, fingerprint },
+      {
+        jobId,
+        attempts: this.#options.attempts ?? JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: this.#options.backoffMs ?? BACKOFF_MS },
+        removeOnComplete: { age: this.#options.jobs.resultTtlHours * 3600 },
+        removeOnFail: { age: this.#options.jobs.resultTtlHours * 3600 },
+      },
+    );
+    return { ok: true, status: 'queued', jobId, position: (await this.#position(jobId)) ?? 1 };
+  }
+
+  async #reuse(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<Submission | null> {
+    const result = await this.results.get(jobId);
+    if (result) return { ok: true, status: 'cached', jobId, result };
+    const job = await this.queue.getJob(jobId);
+    if (!job || !(await this.#isLive(jobId))) return null;
+    this.#watch(jobId, origin, watcher);
+    const progress = isProgress(job.progress)
+      ? job.progress
+      : { stage: 'queued' as const, position: (await this.#position(jobId)) ?? 1 };
+    return { ok: true, status: 'attached', jobId, progress };
+  }
+
+  async #refusal(admission: Exclude<Admission, { ok: true }>): Promise<Refusal> {
+    if (admission.reason !== 'user') return admission;
+    const busy = await this.queue.getJob(admission.busyJobId);
+    return {
+      ...admission,
+      kind: busy ? KIND_LABEL[busy.data.request.kind] : 'job',
+      running: (await busy?.getState()) === 'active',
+    };
+  }
+
+  /**
+   * `!cancel`: a queued job is removed, a running one is stopped through its worker's AbortSignal.
+   * Only the user who started a job may cancel it.
+   */
+  async cancel(jobId: string, userId: string): Promise<string> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) {
+      return (await this.results.get(jobId))
+        ? `Job ${jobId} has already finished.`
+        : `I don’t know a job ${jobId}; it may have expired.`;
+    }
+    if (job.data.origin.userId !== userId)
+      return `Job ${jobId} was started by someone else; only they can cancel it.`;
+    const state = await job.getState();
+    if (state !== 'active' && LIVE_STATES.has(state)) {
+      try {
+        await job.remove();
+        await this.results.forgetFingerprint(job.data.fingerprint, jobId);
+        return `Cancelled job ${jobId} before it started.`;
+      } catch {
+        // It became active meanwhile (a locked job cannot be removed): stop it instead.
+      }
+    } else if (state !== 'active') {
+      return `Job ${jobId} has already finished.`;
+    }
+    await this.#redis.set(cancelMarker(this.#options, jobId), userId, 'EX', 3600);
+    await this.#redis.publish(cancelChannel(this.#options), jobId);
+    return `Stopping job ${jobId}; its result will say when it has stopped.`;
+  }
+
+  /** A finished job's result, for `!log`. */
+  result(jobId: string): Promise<JobResult | null> {
+    return this.results.get(jobId);
+  }
+
+  /** Settles when every watched job has delivered its result. */
+  idle(): Promise<void> {
+    if (this.#watchers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#events.close(), this.queue.close()]);
+    this.#redis.disconnect();
+  }
+
+  #watch(jobId: string, origin: JobOrigin, watcher: JobWatcher): void {
+    this.#watchers.set(jobId, [...(this.#watchers.get(jobId) ?? []), { origin, watcher }]);
+  }
+
+  #progress(jobId: string, progress: JobProgress): void {
+    for (const { watcher } of this.#watchers.get(jobId) ?? []) watcher.progress(progress);
+  }
+
+  /** Queued jobs move up when one starts. */
+  async #updatePositions(): Promise<void> {
+    if (this.#watchers.size === 0) return;
+    const waiting = await this.#waitingIds();
+    for (const jobId of this.#watchers.keys()) {
+      const index = waiting.indexOf(jobId);
+      if (index >= 0) this.#progress(jobId, { stage: 'queued', position: index + 1 });
+    }
+  }
+
+  async #waitingIds(): Promise<string[]> {
+    return (await this.queue.getJobs(['waiting', 'prioritized'], 0, -1, true)).map((job) => job.id ?? '');
+  }
+
+  /** 1-based place among the waiting jobs, or null when it is not waiting. */
+  async #position(jobId: string): Promise<number | null> {
+    const index = (await this.#waitingIds()).indexOf(jobId);
+    return index < 0 ? null : index + 1;
+  }
+
+  async #completed(jobId: string, returnvalue: unknown): Promise<void> {
+    if (!this.#watchers.has(jobId)) return;
+    const result =
+      (await this.results.get(jobId)) ??
+      (typeof returnvalue === 'string' ? (JSON.parse(returnvalue) as JobResult) : (returnvalue as JobResult));
+    await this.#deliver(result);
+  }
+
+  async #failed(jobId: string, reason: string): Promise<void> {
+    if (!this.#watchers.has(jobId)) return;
+    this.#options.log.error({ jobId, reason }, 'a job failed for good');
+    await this.#deliver(
+      noResult(
+        jobId,
+        `❌ job ${jobId} failed on my side after ${this.#options.attempts ?? JOB_ATTEMPTS} tries. Please try again later.`,
+      ),
+    );
+  }
+
+  async #deliver(result: JobResult): Promise<void> {
+    const watchers = this.#watchers.get(result.jobId);
+    if (!watchers) return;
+    this.#watchers.delete(result.jobId);
+    for (const { origin, watcher } of watchers) {
+      await this.#admissions.release(origin, result.jobId);
+      if (
+        await this.results.claimDelivery(
+          result.jobId,
+          `${origin.platform}:${origin.conversation}:${origin.userId}`,
+        )
+      ) {
+        watcher.result(result);
+      }
+    }
+    if (this.#watchers.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  async #isLive(jobId: string): Promise<boolean> {
+    return LIVE_STATES.has(await this.queue.getJobState(jobId));
+  }
+}
+
+function isProgress(value: Job['progress']): value is JobProgress {
+  return typeof value === 'object' && value !== null && 'stage' in value;
+}

@@ -1,0 +1,85 @@
+/**
+ * Results, request fingerprints and delivery markers in Redis, all expiring after the configured TTL:
+ * `!log` reads results back, an identical request reuses one, and a result reaches each origin once.
+ */
+import type { Redis } from 'ioredis';
+import type { JobOutcome, JobResult } from './contracts.ts';
+
+/** Results worth handing to an identical request; a timeout or our own failure deserves a fresh try. */
+const REUSABLE: ReadonlySet<JobOutcome> = new Set([
+  'success',
+  'compile-error',
+  'boot-failure',
+  'config-ok',
+  'config-problems',
+]);
+
+function isReusable(result: JobResult): boolean {
+  return REUSABLE.has(result.outcome);
+}
+
+export class ResultStore {
+  readonly #redis: Redis;
+  readonly #namespace: string;
+  readonly #ttlSeconds: number;
+
+  /** `namespace` keeps queues apart (tests use one per test); keys are `<namespace>:result:<id>` etc. */
+  constructor(redis: Redis, namespace: string, ttlHours: number) {
+    this.#redis = redis;
+    this.#namespace = namespace;
+    this.#ttlSeconds = ttlHours * 3600;
+  }
+
+  #key(kind: string, id: string): string {
+    return `${this.#namespace}:${kind}:${id}`;
+  }
+
+  async save(result: JobResult, fingerprint: string): Promise<void> {
+    const pipeline = this.#redis
+      .multi()
+      .set(this.#key('result', result.jobId), JSON.stringify(result), 'EX', this.#ttlSeconds);
+    // The fingerprint points at the job from submission on; only a reusable result keeps it.
+    if (!isReusable(result)) this.#forgetIfOwned(pipeline, fingerprint, result.jobId);
+    await pipeline.exec();
+  }
+
+  async get(jobId: string): Promise<JobResult | null> {
+    const text = await this.#redis.get(this.#key('result', jobId));
+    return text ? (JSON.parse(text) as JobResult) : null;
+  }
+
+  /** Points the fingerprint at this job unless another job already has it; returns that other job's id. */
+  async claimFingerprint(fingerprint: string, jobId: string): Promise<string | null> {
+    const key = this.#key('request', fingerprint);
+    const set = await this.#redis.set(key, jobId, 'EX', this.#ttlSeconds, 'NX');
+    return set === 'OK' ? null : await this.#redis.get(key);
+  }
+
+  async forgetFingerprint(fingerprint: string, jobId: string): Promise<void> {
+    const pipeline = this.#redis.multi();
+    this.#forgetIfOwned(pipeline, fingerprint, jobId);
+    await pipeline.exec();
+  }
+
+  #forgetIfOwned(pipeline: ReturnType<Redis['multi']>, fingerprint: string, jobId: string): void {
+    // Compare-and-delete, so a newer job that took the fingerprint over keeps it.
+    pipeline.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      this.#key('request', fingerprint),
+      jobId,
+    );
+  }
+
+  /** True for exactly one caller per job and destination, however many times the result arrives. */
+  async claimDelivery(jobId: string, destination: string): Promise<boolean> {
+    const set = await this.#redis.set(
+      this.#key('delivered', `${jobId}:${destination}`),
+      '1',
+      'EX',
+      this.#ttlSeconds,
+      'NX',
+    );
+    return set === 'OK';
+  }
+}

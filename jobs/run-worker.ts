@@ -1,0 +1,74 @@
+/**
+ * A worker as the bot runs it, embedded in the chat process (`npm start`) or alone (`npm run worker`):
+ * kernel trees prepared in the background, the BullMQ worker, and a graceful stop.
+ */
+import type { Logger } from '../config/logger.ts';
+import type { Config } from '../config/schema.ts';
+import { bootModule } from './boot.ts';
+import { buildModule, buildSample } from './build.ts';
+import { checkConfig } from './check-config.ts';
+import { type JobWorker, startJobWorker } from './job-worker.ts';
+import { findKernelSource } from './kernel-source.ts';
+import { createProcessor, type KernelTools } from './processor.ts';
+import type { QueueLocation } from './queue.ts';
+import { KernelTrees } from './trees.ts';
+
+export interface RunningWorker {
+  jobWorker: JobWorker;
+  trees: KernelTrees;
+  /** Stops taking jobs, finishes (or after `graceMs` hands back) the running ones, closes its connections. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function kernelTools(trees: KernelTrees): KernelTools {
+  return {
+    tree: (series, onWait) => trees.get(series, onWait),
+    buildModule,
+    buildSample,
+    bootModule,
+    checkConfig,
+  };
+}
+
+export interface RunWorkerOptions {
+  config: Config;
+  location: QueueLocation;
+  log: Logger;
+  /** Tests shorten how soon a killed worker's job is taken over. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Replaces the real kernel tools (unit tests). */
+  tools?: KernelTools;
+}
+
+export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
+  const { config, log } = options;
+  const trees = new KernelTrees(config.cacheDir, log);
+  if (config.jobs.prepareTreesAtStart) {
+    // In the background: the worker takes jobs at once; those needing a tree wait for it.
+    void (async () => {
+      const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+      if (source.ok) trees.prepare(source.path);
+      else log.warn(source.userMessage);
+      for (const extra of config.kernel.extraTrees) trees.prepare(extra.path);
+    })();
+  }
+  const jobWorker = await startJobWorker({
+    ...options.location,
+    concurrency: config.jobs.concurrency,
+    resultTtlHours: config.jobs.resultTtlHours,
+    process: createProcessor({ tools: options.tools ?? kernelTools(trees), limits: config.jobs }),
+    log,
+    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+  });
+  log.info({ queue: options.location.queueName, concurrency: config.jobs.concurrency }, 'job worker started');
+  return {
+    jobWorker,
+    trees,
+    async stop(graceMs) {
+      await jobWorker.close(graceMs);
+      log.info('job worker stopped');
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Job queue tests: a Redis of their own (a free port, data in a temp dir), queues and workers on it with
+ * the real kernel tools, and a watcher that records what a chat user would see.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Config } from '../../config/schema.ts';
+import type { JobOrigin, JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts';
+import { ensureRedis } from '../../jobs/local-redis.ts';
+import { minimalModule } from '../../jobs/module-template.ts';
+import { JobQueue, type JobWatcher, type QueueLocation } from '../../jobs/queue.ts';
+import { type RunWorkerOptions, runWorker } from '../../jobs/run-worker.ts';
+import { defaultConfig } from './prepared-tree.ts';
+import { freePort, shutdownRedis } from './redis.ts';
+
+export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** Starts a private redis-server; `stop` shuts it down. */
+export async function privateRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = `redis://127.0.0.1:${await freePort()}`;
+  const dir = mkdtempSync(join(tmpdir(), 'rfl-jobs-redis-'));
+  const started = await ensureRedis({ url, startLocal: true, cacheDir: dir, log });
+  if (!started.ok) throw new Error(started.userMessage);
+  return { url, stop: () => shutdownRedis(url) };
+}
+
+let queues = 0;
+
+/** A queue name no other test uses. */
+export function uniqueLocation(redisUrl: string): QueueLocation {
+  queues += 1;
+  return { redisUrl, queueName: `test-${process.pid}-${queues}-${Date.now()}`, prefix: 'rfltest' };
+}
+
+export function testConfig(jobs: Partial<Config['jobs']> = {}): Config {
+  const config = defaultConfig();
+  return { ...config, jobs: { ...config.jobs, prepareTreesAtStart: false, ...jobs } };
+}
+
+export async function openQueue(location: QueueLocation, config: Config, extra: { attempts?: number } = {}) {
+  return JobQueue.open({ ...location, jobs: config.jobs, log, backoffMs: 100, ...extra });
+}
+
+export function startWorker(location: QueueLocation, config: Config, extra: Partial<RunWorkerOptions> = {}) {
+  return runWorker({ config, location, log, ...extra });
+}
+
+/** What a chat user sees of one job: every progress step and every result (there must be one). */
+export class Recorder implements JobWatcher {
+  readonly steps: JobProgress[] = [];
+  readonly results: JobResult[] = [];
+  readonly #first = Promise.withResolvers<JobResult>();
+  readonly #waiting: { stage: JobProgress['stage']; resolve: () => void }[] = [];
+
+  progress(progress: JobProgress): void {
+    this.steps.push(progress);
+    for (const waiter of this.#waiting.filter((w) => w.stage === progress.stage)) waiter.resolve();
+  }
+
+  result(result: JobResult): void {
+    this.results.push(result);
+    this.#first.resolve(result);
+  }
+
+  get finished(): Promise<JobResult> {
+    return this.#first.promise;
+  }
+
+  reached(stage: JobProgress['stage']): Promise<void> {
+    if (this.steps.some((step) => step.stage === stage)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push({ stage, resolve }));
+  }
+}
+
+export const origin = (userId = 'alice', conversation = 'room-1'): JobOrigin => ({
+  userId,
+  conversation,
+  platform: 'terminal',
+});
+
+export const GOOD_MODULE = minimalModule('6.1');
+/** The template with a type error in init(): one rustc error block. */
+export const BAD_MODULE = GOOD_MODULE.replace(
+  'pr_info!("Hello',
+  'let answer: u32 = "forty-two";\n        pr_info!("Hello',
+);
+
+export function buildRequest(source: string, extra: Partial<Extract<JobRequest, { kind: 'build' }>> = {}) {
+  return { kind: 'build' as const, source, fileName: 'hello.rs', boot: false, kernel: null, ...extra };
+}
+
+/**
+ * A module that builds slowly enough to be caught running: statics evaluated at compile time, each just
+ * under rustc's const-evaluation step limit (about 0.2 s each here; 30 make the build about 7 s).
+ */
+export function slowModule(tag: string, statics = 30): string {
+  const slow = Array.from(
+    { length: statics },
+    (_, n) =>
+      `#[used] static SLOW_${n}: u64 = { let mut i = 0u64; let mut x = ${n}u64; while i < 50_000 { x = x.wrapping_mul(31).wrapping_add(i); i += 1 } x };`,
+  );
+  return `${GOOD_MODULE}\n// ${tag}\n${slow.join('\n')}\n`;
+}
