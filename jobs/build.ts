@@ -79,7 +79,8 @@ function sanitize(raw: string): string {
 export function moduleName(fileName: string | null, source: string): string {
   const base = fileName?.split(/[/\\]/).pop()?.replace(/\.rs$/i, '') ?? '';
   const declared = /module!\s*\{[^}]*?\bname:\s*b?"([^"]*)"/s.exec(source)?.[1] ?? '';
-  return sanitize(base) || sanitize(declared) || DEFAULT_NAME;
+  // The module! name first: it prefixes the module's kernel log lines, which a boot picks out by the .ko name.
+  return sanitize(declared) || sanitize(base) || DEFAULT_NAME;
 }
 
 function limitsFor(limits: BuildLimits): SandboxLimits {

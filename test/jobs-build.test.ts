@@ -82,6 +82,11 @@ test('file names never escape the scratch dir and never reach the Kbuild file ra
   assert.equal(moduleName('C:\\Users\\me\\My Module.rs', ''), 'my_module');
   assert.equal(moduleName('a.o\nobj-m += $(shell id).rs', ''), 'a_o_obj_m_shell_id');
   assert.equal(moduleName(null, 'module! { type: X, name: b"from_macro", license: b"GPL", }'), 'from_macro');
+  assert.equal(
+    moduleName('My Module.rs', 'module! { type: X, name: b"hello", }'),
+    'hello',
+    'the log prefix wins',
+  );
   assert.equal(moduleName('...rs', ''), 'rfl_module');
   assert.equal(moduleName('kernel.rs', ''), 'kernel_module');
   const result = await build(minimalModule('6.1'), '../../etc/x.rs');

@@ -1,0 +1,103 @@
+/**
+ * Matrix events as the router's IncomingMessage: who wrote it, in which room and thread, whether it
+ * mentions the bot or is a DM, and its attachment. Also which invites the bot accepts.
+ */
+import type { MatrixEvent, Room } from 'matrix-js-sdk';
+import type { AttachmentInfo, IncomingMessage } from '../message.ts';
+
+export interface BotIdentity {
+  userId: string;
+  /** The bot's display name: Element inserts it as the plain-text form of a mention. */
+  displayName: string | null;
+  /** Roots of the threads the bot has answered in: a message there is addressed to it. */
+  threads: ReadonlySet<string>;
+}
+
+/** `@user:server`, `!room:server` or a bare server name; any one matching lets an invite in. */
+export function inviteAllowed(allowlist: readonly string[], inviter: string, roomId: string): boolean {
+  const inviterServer = inviter.slice(inviter.indexOf(':') + 1);
+  return allowlist.some((entry) => entry === inviter || entry === roomId || entry === inviterServer);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A name as a whole word: "bot" is not mentioned by "robotics". */
+const wordPattern = (name: string) => new RegExp(`(^|[^\\w@])${escapeRegExp(name)}(?![\\w-])`, 'i');
+
+interface MessageContent {
+  msgtype?: string;
+  body?: string;
+  filename?: string;
+  url?: string;
+  info?: { size?: number; mimetype?: string };
+  format?: string;
+  formatted_body?: string;
+  'm.mentions'?: { user_ids?: string[] };
+  'm.relates_to'?: { rel_type?: string; event_id?: string };
+}
+
+function mentionsBot(content: MessageContent, body: string, bot: BotIdentity): boolean {
+  if (content['m.mentions']?.user_ids?.includes(bot.userId)) return true;
+  if (body.includes(bot.userId)) return true;
+  if (content.formatted_body?.includes(`matrix.to/#/${bot.userId}`)) return true;
+  return bot.displayName !== null && wordPattern(bot.displayName).test(body);
+}
+
+/**
+ * The mention the user started with ("rfl-onboard: why…", "@rfl-onboard:localhost why…"): the router
+ * strips a leading bot name, but a full user id would leave ":localhost" behind.
+ */
+function withoutLeadingMention(body: string, bot: BotIdentity): string {
+  const names = [bot.userId, bot.displayName].filter((name): name is string => name !== null);
+  for (const name of names) {
+    const leading = new RegExp(`^\\s*${escapeRegExp(name)}(?=$|[\\s:,])[:,]?\\s*`, 'i');
+    if (leading.test(body)) return body.replace(leading, '');
+  }
+  return body;
+}
+
+/** A file with a caption (Matrix 1.10: `filename` set and different from `body`) has its text in body. */
+function attachmentOf(event: MatrixEvent, content: MessageContent): AttachmentInfo | null {
+  if (typeof content.url !== 'string' || !content.url.startsWith('mxc://')) return null;
+  return {
+    id: content.url,
+    name: content.filename ?? content.body ?? event.getId() ?? 'attachment',
+    mimeType: content.info?.mimetype ?? null,
+    size: typeof content.info?.size === 'number' ? content.info.size : null,
+  };
+}
+
+export function isDirectRoom(room: Room, directRoomIds: ReadonlySet<string>): boolean {
+  return directRoomIds.has(room.roomId) || room.getInvitedAndJoinedMemberCount() === 2;
+}
+
+/**
+ * The message, or null for events the router never sees: not an m.room.message, edits (m.replace),
+ * notices (bots answering bots). Outside DMs a top-level message is the root of the thread the answer
+ * starts, so its conversation is that thread: follow-ups there share its memory.
+ */
+export function toIncomingMessage(event: MatrixEvent, room: Room, bot: BotIdentity, isDirect: boolean) {
+  if (event.getType() !== 'm.room.message') return null;
+  const content = event.getContent() as MessageContent;
+  const relation = content['m.relates_to'];
+  if (relation?.rel_type === 'm.replace' || content.msgtype === 'm.notice') return null;
+  const id = event.getId();
+  const sender = event.getSender();
+  if (!id || !sender) return null;
+  const attachment = attachmentOf(event, content);
+  const bodyIsFileName = attachment && (content.filename === undefined || content.filename === content.body);
+  const body = bodyIsFileName ? '' : (content.body ?? '');
+  const threadRoot = relation?.rel_type === 'm.thread' ? relation.event_id : undefined;
+  const mentioned =
+    mentionsBot(content, body, bot) || (threadRoot !== undefined && bot.threads.has(threadRoot));
+  const message: IncomingMessage = {
+    id,
+    conversation: { roomId: room.roomId, ...(threadRoot || !isDirect ? { threadId: threadRoot ?? id } : {}) },
+    author: { id: sender, name: room.getMember(sender)?.name ?? sender },
+    text: mentioned ? withoutLeadingMention(body, bot) : body,
+    isDirect,
+    mentionsBot: mentioned,
+    attachments: attachment ? [attachment] : [],
+  };
+  return message;
+}

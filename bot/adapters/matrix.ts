@@ -1,0 +1,227 @@
+/**
+ * The bot in Matrix: logs in (matrix-session.ts), syncs, joins rooms it is invited to from the allowlist,
+ * hands room messages to the router and sends its replies in threads (matrix-surface.ts). Messages from
+ * before it started (the initial sync) and its own are never answered; after a homeserver restart the
+ * SDK's sync resumes from where it was, so nothing in between is missed or answered twice.
+ */
+import {
+  ClientEvent,
+  createClient,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+  RoomEvent,
+  SyncState,
+} from 'matrix-js-sdk';
+import type { Logger } from '../../config/logger.ts';
+import type { Result } from '../failure.ts';
+import type { IncomingMessage } from '../message.ts';
+import { textMessage } from '../rich-message.ts';
+import type { ChatSurface, Router } from '../router.ts';
+import { type EncryptionOptions, enableEncryption, readable } from './matrix-crypto.ts';
+import { type BotIdentity, inviteAllowed, isDirectRoom, toIncomingMessage } from './matrix-intake.ts';
+import { type MatrixCredentials, openSession } from './matrix-session.ts';
+import { createMatrixSurface, type MatrixSurface, retrying } from './matrix-surface.ts';
+
+export interface MatrixBotOptions extends MatrixCredentials {
+  /** Invites are accepted from these users (`@a:example.org`), servers (`example.org`) or to these rooms (`!id:example.org`). */
+  allowlist: readonly string[];
+  router: Pick<Router, 'handle'>;
+  log: Logger;
+  /** End-to-end encryption for encrypted rooms and DMs; off when absent. */
+  encryption?: EncryptionOptions;
+}
+
+export interface MatrixBot {
+  userId: string;
+  deviceId: string;
+  surface: MatrixSurface;
+  /** Stops syncing once the messages being answered are answered (jobs still running are not waited for). */
+  stop(): Promise<void>;
+}
+
+const UNREADABLE = textMessage(
+  'I could not decrypt your last message: your app may not have had my new encryption keys yet. Please send it again.',
+);
+
+/** Event ids already handed to the router in this process: a sync replaying one must not answer twice. */
+const REMEMBERED_EVENTS = 2_000;
+
+/** matrix-js-sdk's chatter goes to our log, one level down: its warnings are routine for a bot. */
+function sdkLogger(log: Logger) {
+  const child = log.child({ component: 'matrix-sdk' });
+  const at =
+    (level: 'trace' | 'debug' | 'warn') =>
+    (...parts: unknown[]) =>
+      child[level](parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' '));
+  const logger = {
+    trace: at('trace'),
+    debug: at('trace'),
+    info: at('trace'),
+    warn: at('debug'),
+    error: at('warn'),
+    getChild: () => logger,
+  };
+  return logger;
+}
+
+function waitForFirstSync(client: MatrixClient): Promise<void> {
+  return new Promise((resolve) => {
+    const onSync = (state: SyncState) => {
+      if (state !== SyncState.Prepared && state !== SyncState.Syncing) return;
+      client.off(ClientEvent.Sync, onSync);
+      resolve();
+    };
+    client.on(ClientEvent.Sync, onSync);
+  });
+}
+
+export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<MatrixBot>> {
+  const { log, router } = options;
+  const opened = await openSession(options, { freshDevice: options.encryption !== undefined });
+  if (!opened.ok) return opened;
+  const session = opened.value;
+  const client = createClient({
+    baseUrl: session.homeserverUrl,
+    accessToken: session.accessToken,
+    userId: session.userId,
+    deviceId: session.deviceId,
+    logger: sdkLogger(log),
+  });
+  if (options.encryption) {
+    const enabled = await enableEncryption(client, log);
+    if (!enabled.ok) return enabled;
+  }
+  const surface = createMatrixSurface(client, log);
+  const profile = await client.getProfileInfo(session.userId).catch(() => ({ displayname: undefined }));
+  const botThreads = new Set<string>();
+  const bot: BotIdentity = {
+    userId: session.userId,
+    displayName: profile.displayname ?? null,
+    threads: botThreads,
+  };
+  /** Rooms the bot was invited to as a DM (`is_direct`), beyond those with just two members. */
+  const directRooms = new Set<string>();
+  const seen = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  /** Per room, so answers come in the order the questions were asked. */
+  const roomQueues = new Map<string, Promise<void>>();
+  let live = false;
+  const startedAt = Date.now();
+
+  const chatSurface: ChatSurface = {
+    platform: 'matrix',
+    sender: surface,
+    attachments: surface,
+    track(work) {
+      work.catch((error: unknown) => log.error({ err: error }, 'matrix: a later reply failed'));
+    },
+  };
+
+  async function answer(message: IncomingMessage): Promise<void> {
+    const reply = await router.handle(message, chatSurface);
+    if (reply) await surface.send(message.conversation, reply, { replyTo: message.id });
+  }
+
+  async function onTimelineEvent(event: MatrixEvent, room: Room): Promise<void> {
+    if (event.isEncrypted() && !options.encryption) {
+      log.warn({ roomId: room.roomId }, 'matrix: an encrypted message, but encryption is off for this bot');
+      return;
+    }
+    if (!(await readable(client, event, options.encryption ?? {}))) {
+      log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
+      // In a DM it was surely meant for the bot: say so rather than stay silent. In a room it may not be.
+      if (isDirectRoom(room, directRooms)) await surface.send({ roomId: room.roomId }, UNREADABLE);
+      return;
+    }
+    const message = toIncomingMessage(event, room, bot, isDirectRoom(room, directRooms));
+    if (!message) return;
+    log.debug({ eventId: message.id, roomId: room.roomId, author: message.author.id }, 'matrix: message');
+    await answer(message);
+  }
+
+  function enqueue(event: MatrixEvent, room: Room): void {
+    const id = event.getId();
+    if (!id || seen.has(id)) return;
+    seen.add(id);
+    if (seen.size > REMEMBERED_EVENTS) seen.delete(seen.values().next().value as string);
+    const previous = roomQueues.get(room.roomId) ?? Promise.resolve();
+    const work = previous
+      .then(() => onTimelineEvent(event, room))
+      .catch((error: unknown) =>
+        log.error({ err: error, eventId: id }, 'matrix: could not answer a message'),
+      );
+    roomQueues.set(room.roomId, work);
+    const tracked = work.finally(() => {
+      inFlight.delete(tracked);
+      if (roomQueues.get(room.roomId) === work) roomQueues.delete(room.roomId);
+    });
+    inFlight.add(tracked);
+  }
+
+  async function onInvite(room: Room): Promise<void> {
+    const invite = room.getMember(session.userId)?.events.member;
+    const inviter = invite?.getSender() ?? '';
+    if (!inviteAllowed(options.allowlist, inviter, room.roomId)) {
+      log.info({ roomId: room.roomId, inviter }, 'matrix: declined an invite from outside the allowlist');
+      await retrying(log, 'declining an invite', () => client.leave(room.roomId));
+      return;
+    }
+    if (invite?.getContent().is_direct === true) directRooms.add(room.roomId);
+    await retrying(log, 'joining a room', () => client.joinRoom(room.roomId));
+    log.info({ roomId: room.roomId, inviter }, 'matrix: joined a room on invite');
+  }
+
+  /** Its own events are never answered; they tell which threads it is in (history included). */
+  function noteOwnEvent(event: MatrixEvent): void {
+    const relation = event.getWireContent()['m.relates_to'] as
+      | { rel_type?: string; event_id?: string }
+      | undefined;
+    if (relation?.rel_type === 'm.thread' && relation.event_id) botThreads.add(relation.event_id);
+  }
+
+  client.on(RoomEvent.Timeline, (event, room, toStartOfTimeline, _removed, data) => {
+    if (event.getSender() === session.userId) return noteOwnEvent(event);
+    // History is not answered: the first sync's events, and older ones a later sync still brings (a room's
+    // timeline arrives once the bot has it in view). The age comes from the homeserver: no clock skew.
+    if (!live || toStartOfTimeline || !room || data.liveEvent === false) return;
+    if (event.localTimestamp < startedAt) return;
+    enqueue(event, room);
+  });
+  client.on(RoomEvent.MyMembership, (room, membership) => {
+    if (membership !== 'invite') return;
+    onInvite(room).catch((error: unknown) =>
+      log.error({ err: error, roomId: room.roomId }, 'matrix: could not answer an invite'),
+    );
+  });
+  client.on(ClientEvent.Sync, (state, previous) => {
+    if (state === SyncState.Error || state === SyncState.Reconnecting) {
+      if (previous !== state) log.warn({ state }, 'matrix: lost the homeserver; sync will resume');
+    } else if (
+      state === SyncState.Syncing &&
+      (previous === SyncState.Error || previous === SyncState.Reconnecting)
+    ) {
+      log.info('matrix: the homeserver is back; sync resumed');
+    }
+  });
+
+  const firstSync = waitForFirstSync(client);
+  await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
+  await firstSync;
+  live = true;
+  log.info({ userId: session.userId, deviceId: session.deviceId }, 'matrix: the bot is listening');
+
+  return {
+    ok: true,
+    value: {
+      userId: session.userId,
+      deviceId: session.deviceId,
+      surface,
+      async stop() {
+        live = false;
+        await Promise.allSettled(inFlight);
+        client.stopClient();
+      },
+    },
+  };
+}

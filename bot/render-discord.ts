@@ -1,0 +1,129 @@
+/**
+ * Discord rendering of a RichMessage: Markdown with masked source links (embeds suppressed), cut into
+ * messages of at most 2,000 characters without breaking code fences (a cut inside a block closes it and
+ * reopens it, same language, in the next message). Replies that need more than a few messages are sent
+ * as one preview message plus an attached file.
+ */
+import type { Citation } from '../knowledge/answer-types.ts';
+import { kernelSeries, renderCodeBlock } from './render-text.ts';
+import type { RichMessage } from './rich-message.ts';
+
+/** Discord's limit on a message's content. */
+export const DISCORD_MESSAGE_LIMIT = 2000;
+/** More messages than this for one reply would flood a channel: the whole text goes in a file instead. */
+export const DEFAULT_MAX_MESSAGES = 3;
+/** Room kept in each message for a fence reopened at its start and closed at its end. */
+const FENCE_RESERVE = 40;
+
+export interface DiscordRendering {
+  /** Message contents, in order, each within the limit. */
+  messages: string[];
+  /** The whole text when it did not fit in the messages. */
+  attachment: { name: string; text: string } | null;
+}
+
+export interface DiscordRenderOptions {
+  maxChars?: number;
+  maxMessages?: number;
+}
+
+const escapeLinkText = (text: string) => text.replace(/([[\]\\])/g, '\\$1');
+
+/** `[1] [Title (6.1)](<url>)`: the angle brackets keep Discord from unfurling every source. */
+function formatSource(source: Citation, number: number): string {
+  const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
+  return `[${number}] [${escapeLinkText(source.title + version)}](<${source.url}>)`;
+}
+
+function sourcesLine(sources: Citation[]): string | null {
+  if (sources.length === 0) return null;
+  return `Sources: ${sources.map((source, index) => formatSource(source, index + 1)).join(' · ')}`;
+}
+
+/** The whole reply as one Markdown text, before any cutting. */
+export function renderDiscordMarkdown(message: RichMessage): string {
+  const blocks = [message.lead];
+  if (message.code) blocks.push(renderCodeBlock(message.code, 'fenced'));
+  if (message.details.length > 0) blocks.push(message.details.join('\n'));
+  const sources = sourcesLine(message.sources);
+  if (sources) blocks.push(sources);
+  return blocks.filter((block) => block.length > 0).join('\n');
+}
+
+const FENCE = /^\s*(`{3,}|~{3,})/;
+
+/** Whether `line` closes a block opened with `marker` (same character, at least as long, nothing else). */
+function closes(line: string, marker: string): boolean {
+  const trimmed = line.trim();
+  return trimmed.length >= marker.length && trimmed === marker[0]!.repeat(trimmed.length);
+}
+
+/** Cuts `text` into pieces of at most `maxChars`, at line ends where possible, fences kept balanced. */
+export function splitMessage(text: string, maxChars = DISCORD_MESSAGE_LIMIT): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let length = -1;
+  let open: { line: string; marker: string } | null = null;
+  const push = (line: string) => {
+    current.push(line);
+    length += line.length + 1;
+  };
+  const flush = () => {
+    // A block opened on the last line starts in the next message instead of sitting empty here.
+    const carried = open && current.at(-1) === open.line ? current.pop() : undefined;
+    if (current.length > 0) chunks.push([...current, ...(open && !carried ? [open.marker] : [])].join('\n'));
+    current = [];
+    length = -1;
+    if (open) push(open.line);
+  };
+  const pieceLength = Math.max(Math.ceil(maxChars / 2), maxChars - FENCE_RESERVE);
+  for (const line of text.split('\n')) {
+    const pieces =
+      line.length <= pieceLength ? [line] : (line.match(new RegExp(`[^]{1,${pieceLength}}`, 'g')) ?? []);
+    for (const piece of pieces) {
+      const opens: string | undefined = open ? undefined : FENCE.exec(piece)?.[1];
+      const ends = open !== null && closes(piece, open.marker);
+      // Room for the closing fence this message will need after the piece.
+      const closing = ends ? 0 : ((open?.marker ?? opens)?.length ?? -1) + 1;
+      if (current.length > 0 && length + 1 + piece.length + closing > maxChars) flush();
+      push(piece);
+      if (ends) open = null;
+      else if (opens) open = { line: piece, marker: opens };
+    }
+  }
+  open = null;
+  flush();
+  return chunks;
+}
+
+/** What goes in the file: the code itself when there is code (a log, a module), else the whole reply. */
+function attachmentFor(message: RichMessage): { name: string; text: string } {
+  if (!message.code) return { name: 'reply.md', text: renderDiscordMarkdown(message) };
+  const name = message.code.language === 'rust' ? 'module.rs' : 'output.txt';
+  return { name, text: `${message.code.text.replace(/\n+$/, '')}\n` };
+}
+
+/** One message: the start of the reply, then (kept whole) the pointers after the code, sources and a note. */
+function preview(message: RichMessage, note: string, maxChars: number): string {
+  const sources = sourcesLine(message.sources);
+  const withDetails = [...(message.code ? message.details : []), sources, note].filter((l) => l !== null);
+  const short = [sources, note].filter((l) => l !== null);
+  const tail = (withDetails.join('\n').length <= maxChars / 2 ? withDetails : short).join('\n');
+  const head = renderDiscordMarkdown({
+    ...message,
+    details: message.code ? [] : message.details,
+    sources: [],
+  });
+  const [first = ''] = splitMessage(head, maxChars - tail.length - 1);
+  return `${first}\n${tail}`;
+}
+
+export function renderDiscord(message: RichMessage, options: DiscordRenderOptions = {}): DiscordRendering {
+  const maxChars = options.maxChars ?? DISCORD_MESSAGE_LIMIT;
+  const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
+  const messages = splitMessage(renderDiscordMarkdown(message), maxChars);
+  if (messages.length <= maxMessages) return { messages, attachment: null };
+  const attachment = attachmentFor(message);
+  const note = `(The whole ${message.code ? 'text' : 'reply'} is in the attached ${attachment.name}.)`;
+  return { messages: [preview(message, note, maxChars)], attachment };
+}
