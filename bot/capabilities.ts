@@ -31,6 +31,11 @@ export interface ReactionSender {
   react(to: MessageRef, reaction: string): Promise<void>;
 }
 
+export interface MessageRemover {
+  /** Deletes (Discord) or redacts (Matrix) one of the bot's messages. */
+  remove(message: MessageRef): Promise<void>;
+}
+
 export interface AttachmentFetcher {
   /**
    * The attachment's bytes, or a failure when it is larger than `maxBytes` (refused before

@@ -26,7 +26,7 @@ import { shorten } from './shorten.ts';
 
 export interface RouterOptions {
   knowledge: KnowledgeService;
-  chat: Config['chat'];
+  chat: Pick<Config['chat'], 'commandPrefix' | 'botName'>;
   log: Logger;
   /** Longer messages are cut to this many characters, and the reply says so. */
   maxMessageChars?: number;
@@ -48,6 +48,8 @@ export interface ChatSurface {
 export interface Router {
   /** The reply to send, or null when the message is not for the bot (or the command replied itself). */
   handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null>;
+  /** A command, a mention or a DM: what `handle` answers (an unknown "!word" in a channel aside). */
+  isForBot(message: IncomingMessage): boolean;
   readonly commands: CommandTable;
 }
 
@@ -121,11 +123,17 @@ export function createRouter(options: RouterOptions): Router {
   /** "!" followed by a space is punctuation, not a command: "! why does this fail" is a question. */
   const commandParts = (text: string) => /^(\S*)\s*([\s\S]*)$/.exec(text.slice(prefix.length)) ?? [];
 
+  const withoutMention = (message: IncomingMessage) =>
+    message.mentionsBot ? message.text.replace(leadingMention, '') : message.text;
+
+  function isForBot(message: IncomingMessage): boolean {
+    return message.isDirect || message.mentionsBot || withoutMention(message).trimStart().startsWith(prefix);
+  }
+
   async function handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null> {
-    const raw = message.mentionsBot ? message.text.replace(leadingMention, '') : message.text;
-    const isCommand = raw.trimStart().startsWith(prefix);
+    const raw = withoutMention(message);
     const addressed = message.isDirect || message.mentionsBot;
-    if (!isCommand && !addressed) return null;
+    if (!isForBot(message)) return null;
 
     let cleaned = clean(raw, maxChars);
     if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
@@ -171,5 +179,5 @@ export function createRouter(options: RouterOptions): Router {
     return reply;
   }
 
-  return { handle, commands };
+  return { handle, isForBot, commands };
 }

@@ -167,6 +167,76 @@ export const configSchema = z.strictObject({
         .default('!')
         .meta({ description: 'Prefix of chat commands (!help).' }),
       botName: z.string().min(1).default('rfl-onboard').meta({ description: 'How the bot calls itself.' }),
+      userMessagesPerMinute: z.number().int().min(1).max(600).default(6).meta({
+        description: 'Messages one user may send the bot per minute (all rooms); more get one friendly note.',
+      }),
+      editWindowSeconds: z.number().int().min(0).max(3600).default(300).meta({
+        description:
+          'Editing a command or question this soon after sending it re-runs it and edits the reply.',
+      }),
+    })
+    .prefault({}),
+  matrix: z
+    .strictObject({
+      homeserverUrl: z.string().default('').meta({
+        description: 'The homeserver the bot logs in to (https://matrix.example.org). Empty: no Matrix.',
+      }),
+      userId: z.string().default('').meta({ description: "The bot's Matrix id (@rfl-onboard:example.org)." }),
+      accessToken: z.string().default('').meta({
+        description:
+          'Access token of the bot account; empty: log in with the password once and keep the token.',
+        secret: true,
+      }),
+      password: z
+        .string()
+        .default('')
+        .meta({ description: 'Password of the bot account (used when no token is given).', secret: true }),
+      allowlist: z.array(z.string().min(1)).default([]).meta({
+        description:
+          'Invites are accepted from these users (@a:example.org), servers (example.org) or to these rooms (!id:example.org); others are declined.',
+      }),
+      encryption: z.boolean().default(true).meta({
+        description: 'Answer in encrypted rooms and DMs (end-to-end encryption; a new device on each start).',
+      }),
+    })
+    .superRefine((matrix, context) => {
+      if (matrix.homeserverUrl === '') return;
+      if (!/^@[^:]+:.+$/.test(matrix.userId))
+        context.addIssue({
+          code: 'custom',
+          path: ['userId'],
+          message: 'needs the full id, like @bot:example.org',
+        });
+      if (matrix.accessToken === '' && matrix.password === '')
+        context.addIssue({
+          code: 'custom',
+          path: ['accessToken'],
+          message: 'give an access token or a password',
+        });
+    })
+    .prefault({}),
+  discord: z
+    .strictObject({
+      token: z.string().default('').meta({
+        description: 'Bot token from the Discord developer portal. Empty: no Discord.',
+        secret: true,
+      }),
+      applicationId: z
+        .string()
+        .default('')
+        .meta({ description: "The application's id, for registering slash commands." }),
+      guildIds: z.array(z.string().min(1)).default([]).meta({
+        description:
+          'Servers to register slash commands in (at once); empty: globally (Discord may take an hour).',
+      }),
+    })
+    .superRefine((discord, context) => {
+      if (discord.token !== '' && !/^\d+$/.test(discord.applicationId))
+        context.addIssue({
+          code: 'custom',
+          path: ['applicationId'],
+          message: 'needs the numeric application id',
+        });
     })
     .prefault({}),
 });

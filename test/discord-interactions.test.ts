@@ -10,7 +10,7 @@ import { configSchema } from '../config/schema.ts';
 import type { JobRequest } from '../jobs/contracts.ts';
 import { newJobId } from '../jobs/job-id.ts';
 import type { JobWatcher } from '../jobs/queue.ts';
-import { type BotOnFake, fixtureKnowledge, startBotOnFake } from './helpers/fake-discord/bot.ts';
+import { type BotOnFake, eventually, fixtureKnowledge, startBotOnFake } from './helpers/fake-discord/bot.ts';
 import type { RecordedRequest } from './helpers/fake-discord/index.ts';
 
 class RecordingQueue implements JobQueueClient {
@@ -100,14 +100,11 @@ test('a 👍 button press is acknowledged privately and reported as feedback', a
   assert.equal(ack.body?.type, 4);
   const data = (ack.body?.data ?? {}) as { flags?: number };
   assert.equal(Number(data.flags) & (1 << 6), 1 << 6, 'ephemeral');
-  const feedback = await env.fake.waitFor(() => env.feedback.find((f) => f.messageId === answerId));
-  assert.deepEqual(feedback, {
-    messageId: answerId,
-    conversation: { roomId: env.fake.channel.id },
-    userId: dave.id,
-    rating: 'up',
-    via: 'button',
+  const ratings = await eventually(async () => {
+    const found = await env.ledger.ratings(`discord:${answerId}`);
+    return Object.keys(found).length > 0 ? found : undefined;
   });
+  assert.deepEqual(ratings, { [dave.id]: 'up' });
 });
 
 test('Retry asks the question of the message again', async () => {

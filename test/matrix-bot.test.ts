@@ -7,9 +7,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Preset } from 'matrix-js-sdk';
+import { EventType, Preset, RelationType } from 'matrix-js-sdk';
 import { type MatrixBot, startMatrixBot } from '../bot/adapters/matrix.ts';
 import { SESSION_FILE } from '../bot/adapters/matrix-session.ts';
+import { MemoryChatLedger } from '../bot/chat-ledger.ts';
+import { createDispatcher } from '../bot/dispatcher.ts';
 import { createRouter } from '../bot/router.ts';
 import { createLogger } from '../config/logger.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
@@ -47,6 +49,16 @@ const knowledge = createKnowledgeService(kb, {
   log,
 });
 const router = createRouter({ knowledge, chat: { commandPrefix: '!', botName: 'rfl-onboard' }, log });
+/** Kept across the bot's restarts, as Redis keeps it (bot-dispatcher.test.ts runs it on Redis). */
+const ledger = new MemoryChatLedger();
+const dispatcher = createDispatcher({
+  router,
+  ledger,
+  platform: 'matrix',
+  userMessagesPerMinute: 100,
+  editWindowMs: 300_000,
+  log,
+});
 const stateDir = join(work, 'state');
 
 let synapse: Synapse;
@@ -62,7 +74,7 @@ const startBot = async () => {
     password: botUser.password,
     stateDir,
     allowlist: ['@alice:localhost'],
-    router,
+    dispatcher,
     log,
   });
   assert.ok(started.ok, 'the bot starts');
@@ -283,4 +295,79 @@ test('the bot edits its message with m.replace and reacts with m.annotation', as
   await bot.surface.react({ conversation: { roomId: room }, messageId: question }, '👍');
   const reaction = await alice.waitFor((e) => e.type === 'm.reaction' && relation(e)?.event_id === question);
   assert.deepEqual(relation(reaction), { rel_type: 'm.annotation', event_id: question, key: '👍' });
+});
+
+/** The bot's latest text for one of its messages, edits (m.replace) included. */
+function latestText(who: Newcomer, messageId: string): string {
+  const edits = who.seen.filter(
+    (e) => relation(e)?.rel_type === 'm.replace' && relation(e)?.event_id === messageId,
+  );
+  const last = edits.at(-1);
+  const content = last
+    ? (last.content['m.new_content'] as Record<string, unknown>)
+    : who.seen.find((e) => e.id === messageId)?.content;
+  return String(content?.body ?? '');
+}
+
+test('editing a question re-runs it and edits the answer; redacting it redacts the answer', async () => {
+  const question = await alice.say(room, { msgtype: 'm.text', body: '!ask which rustc does 6.1 need?' });
+  const reply = await replyTo(alice, question);
+  assert.match(String(reply.content.body), /1\.62\.0/);
+  await alice.say(room, {
+    msgtype: 'm.text',
+    body: '* !ask which bindgen does 6.1 need?',
+    'm.new_content': { msgtype: 'm.text', body: '!ask which bindgen does 6.1 need?' },
+    'm.relates_to': { rel_type: 'm.replace', event_id: question },
+  });
+  await alice.waitFor(
+    (e) =>
+      e.sender === bot.userId && relation(e)?.rel_type === 'm.replace' && relation(e)?.event_id === reply.id,
+    20_000,
+    'the answer edited',
+  );
+  assert.match(latestText(alice, reply.id), /0\.56\.0/);
+  const answers = alice.seen.filter(
+    (e) => e.sender === bot.userId && relation(e)?.['m.in_reply_to']?.event_id === question,
+  );
+  assert.equal(answers.length, 1, 'edited in place, not answered again');
+
+  await alice.client.redactEvent(room, question);
+  await alice.waitFor(
+    (e) => e.type === 'm.room.redaction' && e.sender === bot.userId && e.content.redacts === reply.id,
+    20_000,
+    'the answer redacted',
+  );
+});
+
+test('an edit by someone else than the author is ignored', async () => {
+  const question = await alice.say(room, { msgtype: 'm.text', body: '!ask which rustc does 6.1 need?' });
+  const reply = await replyTo(alice, question);
+  const mallory = await Newcomer.start(synapse, await synapse.register('mallory2'));
+  try {
+    await mallory.client.joinRoom(room);
+    await mallory.say(room, {
+      msgtype: 'm.text',
+      body: '* !help',
+      'm.new_content': { msgtype: 'm.text', body: '!help' },
+      'm.relates_to': { rel_type: 'm.replace', event_id: question },
+    });
+    // A later message of Alice's is answered: by then the forged edit had its chance.
+    await replyTo(alice, await alice.say(room, { msgtype: 'm.text', body: '!help' }));
+    assert.match(latestText(alice, reply.id), /1\.62\.0/);
+  } finally {
+    mallory.stop();
+  }
+});
+
+test('👍 on an answer is recorded as feedback on that answer', async () => {
+  const question = await alice.say(room, { msgtype: 'm.text', body: '!ask which rustc does 6.1 need?' });
+  const reply = await replyTo(alice, question);
+  await alice.client.sendEvent(room, null, EventType.Reaction, {
+    'm.relates_to': { rel_type: RelationType.Annotation, event_id: reply.id, key: '👍' },
+  });
+  const deadline = Date.now() + 20_000;
+  while (Object.keys(await ledger.ratings(`matrix:${reply.id}`)).length === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(await ledger.ratings(`matrix:${reply.id}`), { [alice.userId]: 'up' });
+  assert.equal((await ledger.answer(`matrix:${reply.id}`))?.question, '!ask which rustc does 6.1 need?');
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Preset } from 'matrix-js-sdk';
 import { type MatrixBot, startMatrixBot } from '../bot/adapters/matrix.ts';
+import { MemoryChatLedger } from '../bot/chat-ledger.ts';
+import { createDispatcher } from '../bot/dispatcher.ts';
 import { createRouter } from '../bot/router.ts';
 import { createLogger } from '../config/logger.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
@@ -45,6 +47,14 @@ const knowledge = createKnowledgeService(kb, {
   log,
 });
 const router = createRouter({ knowledge, chat: { commandPrefix: '!', botName: 'rfl-onboard' }, log });
+const dispatcher = createDispatcher({
+  router,
+  ledger: new MemoryChatLedger(),
+  platform: 'matrix',
+  userMessagesPerMinute: 100,
+  editWindowMs: 300_000,
+  log,
+});
 
 let synapse: Synapse;
 let botUser: RegisteredUser;
@@ -58,7 +68,7 @@ const startBot = async () => {
     password: botUser.password,
     stateDir: join(work, 'state'),
     allowlist: ['localhost'],
-    router,
+    dispatcher,
     log,
     encryption: {},
   });

@@ -3,9 +3,8 @@
  * (`rfl:retry:<channel>:<message>`), so a button still works after a restart: no state is kept for it.
  */
 import { type APIActionRowComponent, type APIButtonComponent, ButtonStyle, ComponentType } from 'discord.js';
+import type { Rating } from '../chat-ledger.ts';
 import type { RichMessage } from '../rich-message.ts';
-
-export type Rating = 'up' | 'down';
 
 export type ButtonAction =
   | { kind: 'feedback'; rating: Rating }
@@ -37,13 +36,6 @@ export function parseButtonId(customId: string): ButtonAction | null {
     return { kind, channelId: first, messageId: second };
   }
   if (kind === 'cancel' && JOB_ID.test(first)) return { kind, jobId: first };
-  return null;
-}
-
-/** 👍/👎 reactions count as feedback, like the buttons. */
-export function ratingOfEmoji(emoji: string | null): Rating | null {
-  if (emoji === '👍') return 'up';
-  if (emoji === '👎') return 'down';
   return null;
 }
 

@@ -31,38 +31,27 @@ import type {
   AttachmentFetcher,
   MessageEditor,
   MessageRef,
+  MessageRemover,
   MessageSender,
   ReactionSender,
   SendOptions,
 } from '../capabilities.ts';
+import { ratingOfEmoji } from '../chat-ledger.ts';
+import type { Dispatcher, DispatchSurface } from '../dispatcher.ts';
 import type { Result } from '../failure.ts';
 import type { AttachmentInfo, ConversationRef, IncomingMessage } from '../message.ts';
 import { renderDiscord } from '../render-discord.ts';
 import type { RichMessage } from '../rich-message.ts';
-import type { ChatSurface, Router } from '../router.ts';
-import { buttonsFor, parseButtonId, type Rating, ratingOfEmoji } from './discord-buttons.ts';
+import { buttonsFor, parseButtonId } from './discord-buttons.ts';
 import { SLASH_COMMANDS, slashCommandText } from './discord-commands.ts';
-
-export interface DiscordFeedback {
-  /** The bot's message the feedback is about. */
-  messageId: string;
-  conversation: ConversationRef;
-  userId: string;
-  rating: Rating;
-  via: 'button' | 'reaction';
-}
-
-export interface DeletedMessage {
-  conversation: ConversationRef;
-  messageId: string;
-}
 
 export interface DiscordBotOptions {
   token: string;
   applicationId: string;
   /** Slash commands are registered in these guilds (at once); empty: globally (Discord may take an hour). */
   guildIds: string[];
-  router: Router;
+  /** Messages, edits, deletions and feedback go here (bot/dispatcher.ts). */
+  dispatcher: Dispatcher;
   /** The router's command prefix, for the commands slash commands and buttons stand for. */
   commandPrefix: string;
   log: Logger;
@@ -70,14 +59,9 @@ export interface DiscordBotOptions {
   restUrl?: string;
   /** Replies needing more messages than this go as one message plus an attached file. */
   maxMessagesPerReply?: number;
-  /** 👍/👎, as a button or a reaction, on one of the bot's messages. */
-  onFeedback?: (feedback: DiscordFeedback) => void;
-  /** A user edited a message (for re-running commands; the router does not yet). */
-  onMessageEdited?: (message: IncomingMessage) => void;
-  onMessageDeleted?: (deleted: DeletedMessage) => void;
 }
 
-export type DiscordChat = MessageSender & MessageEditor & ReactionSender & AttachmentFetcher;
+export type DiscordChat = MessageSender & MessageEditor & MessageRemover & ReactionSender & AttachmentFetcher;
 
 export interface DiscordBot {
   /** What the bot can do in any conversation, outside a reply too. */
@@ -162,7 +146,7 @@ function interactionConversation(interaction: Interaction): ConversationRef {
 }
 
 export async function startDiscordBot(options: DiscordBotOptions): Promise<DiscordBot> {
-  const { router, log, commandPrefix: prefix } = options;
+  const { dispatcher, log, commandPrefix: prefix } = options;
   const maxMessages = options.maxMessagesPerReply;
   const client = new Client({
     intents: INTENTS,
@@ -172,7 +156,8 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     ...(options.restUrl ? { rest: { api: options.restUrl } } : {}),
   });
   const sent = new BoundedMap<string, SentReply>();
-  const sentIds = new BoundedMap<string, true>();
+  /** Each message the bot sent, to the first message of its reply (a long reply is several). */
+  const sentIds = new BoundedMap<string, string>();
   const attachmentUrls = new BoundedMap<string, string>();
   const threadNames = new Map<string, string>();
   const openingThreads = new Map<string, Promise<SendableChannels>>();
@@ -285,17 +270,24 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     for (const [index, payload] of payloads(content, question, false).entries()) {
       const message = await destination.post(payload, index === 0 ? replyTo : null);
       messageIds.push(message.id);
-      sentIds.set(message.id, true);
     }
     const [first = ''] = messageIds;
+    for (const id of messageIds) sentIds.set(id, first);
     sent.set(first, { destination, messageIds, question });
     return { conversation: to, messageId: first };
   }
 
+  /** A reply sent before a restart is known by its first message only. */
+  const replyOf = (ref: MessageRef): SentReply =>
+    sent.get(ref.messageId) ?? {
+      destination: channelDestination(ref.conversation),
+      messageIds: [ref.messageId],
+      question: null,
+    };
+
   /** Edits a reply in place: its messages are edited, added or removed to fit the new text. */
   async function editReply(ref: MessageRef, content: RichMessage): Promise<void> {
-    const reply = sent.get(ref.messageId);
-    if (!reply) throw new Error(`message ${ref.messageId} is not a reply this bot remembers`);
+    const reply = replyOf(ref);
     const next = payloads(content, reply.question, true);
     const kept: string[] = [];
     for (const [index, payload] of next.entries()) {
@@ -303,10 +295,17 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
       if (existing) await reply.destination.edit(existing, payload);
       const id = existing ?? (await reply.destination.post(payload, null)).id;
       kept.push(id);
-      sentIds.set(id, true);
+      sentIds.set(id, ref.messageId);
     }
     for (const extra of reply.messageIds.slice(next.length)) await reply.destination.remove(extra);
     reply.messageIds = kept;
+    sent.set(ref.messageId, reply);
+  }
+
+  async function removeReply(ref: MessageRef): Promise<void> {
+    const reply = replyOf(ref);
+    for (const id of reply.messageIds) await reply.destination.remove(id);
+    sent.delete(ref.messageId);
   }
 
   /** The question a reply answers, when it is a message that can be fetched again (for Retry). */
@@ -326,6 +325,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
         questionOf(to, sendOptions.replyTo),
       ),
     edit: editReply,
+    remove: removeReply,
     async react(to, reaction) {
       await (await channelFor(to.conversation)).messages.react(to.messageId, reaction);
     },
@@ -366,7 +366,13 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
   };
 
   const track = (work: Promise<unknown>) => void work.catch(logFailure('a later reply failed'));
-  const channelSurface: ChatSurface = { platform: 'discord', sender: chat, attachments: chat, track };
+  const channelSurface: DispatchSurface = {
+    platform: 'discord',
+    sender: chat,
+    attachments: chat,
+    remover: chat,
+    track,
+  };
 
   function attachmentsOf(
     attachments: Iterable<{
@@ -410,14 +416,13 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     const { threadId } = question.conversation;
     if (threadId === message.id) threadNames.set(threadId, threadName(question.text));
     try {
-      const reply = await router.handle(question, channelSurface);
-      if (reply) await chat.send(question.conversation, reply, { replyTo: question.id });
+      await dispatcher.message(question, channelSurface);
     } finally {
       if (threadId) threadNames.delete(threadId);
     }
   }
 
-  /** Runs `question` through the router and answers in the interaction's (already deferred) reply. */
+  /** Runs `question` through the dispatcher and answers in the interaction's (already deferred) reply. */
   async function answerInteraction(
     interaction: RepliableInteraction,
     question: IncomingMessage,
@@ -432,9 +437,10 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
       },
       edit: editReply,
     };
-    const reply = await router.handle(question, { platform: 'discord', sender, attachments: chat, track });
-    if (reply) await sender.send(question.conversation, reply);
-    else if (!used) await interaction.deleteReply();
+    const surface = { platform: 'discord' as const, sender, attachments: chat, remover: chat, track };
+    // The interaction is the event: a Retry of the same message is a new one.
+    await dispatcher.message(question, surface, interaction.id);
+    if (!used) await interaction.deleteReply();
   }
 
   function interactionQuestion(interaction: Interaction, text: string, attachments: AttachmentInfo[] = []) {
@@ -470,13 +476,8 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     }
     if (action.kind === 'feedback') {
       await interaction.reply({ content: 'Thanks, noted.', ...ephemeral });
-      options.onFeedback?.({
-        messageId: interaction.message.id,
-        conversation: interactionConversation(interaction),
-        userId: interaction.user.id,
-        rating: action.rating,
-        via: 'button',
-      });
+      const answerId = sentIds.get(interaction.message.id) ?? interaction.message.id;
+      await dispatcher.feedback(answerId, interaction.user.id, action.rating);
     } else if (action.kind === 'cancel') {
       await interaction.deferReply(ephemeral);
       await answerInteraction(
@@ -504,13 +505,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     if (!rating || userId === botId) return;
     const authorId = message.author?.id ?? (await message.fetch()).author.id;
     if (authorId !== botId) return;
-    options.onFeedback?.({
-      messageId: message.id,
-      conversation: conversationOf(message.channel, message.id),
-      userId,
-      rating,
-      via: 'reaction',
-    });
+    await dispatcher.feedback(sentIds.get(message.id) ?? message.id, userId, rating);
   }
 
   client.on(Events.MessageCreate, (message) => void onMessage(message).catch(logFailure('could not answer')));
@@ -532,14 +527,14 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     if (after.partial || !after.editedTimestamp || (!before.partial && before.content === after.content))
       return;
     const edited = incoming(after);
-    if (edited) options.onMessageEdited?.(edited);
+    if (edited)
+      void dispatcher
+        .edited(edited, channelSurface, `${after.id}@${after.editedTimestamp}`)
+        .catch(logFailure('could not re-run an edited message'));
   });
   client.on(Events.MessageDelete, (message) => {
     if (sentIds.has(message.id) || message.author?.id === botId) return;
-    options.onMessageDeleted?.({
-      conversation: conversationOf(message.channel, message.id),
-      messageId: message.id,
-    });
+    void dispatcher.deleted(message.id, channelSurface).catch(logFailure('could not remove a reply'));
   });
   client.on(Events.Error, logFailure('Discord client error'));
 

@@ -57,11 +57,11 @@ function withoutLeadingMention(body: string, bot: BotIdentity): string {
 }
 
 /** A file with a caption (Matrix 1.10: `filename` set and different from `body`) has its text in body. */
-function attachmentOf(event: MatrixEvent, content: MessageContent): AttachmentInfo | null {
+function attachmentOf(eventId: string, content: MessageContent): AttachmentInfo | null {
   if (typeof content.url !== 'string' || !content.url.startsWith('mxc://')) return null;
   return {
     id: content.url,
-    name: content.filename ?? content.body ?? event.getId() ?? 'attachment',
+    name: content.filename ?? content.body ?? eventId,
     mimeType: content.info?.mimetype ?? null,
     size: typeof content.info?.size === 'number' ? content.info.size : null,
   };
@@ -71,26 +71,39 @@ export function isDirectRoom(room: Room, directRoomIds: ReadonlySet<string>): bo
   return directRoomIds.has(room.roomId) || room.getInvitedAndJoinedMemberCount() === 2;
 }
 
-/**
- * The message, or null for events the router never sees: not an m.room.message, edits (m.replace),
- * notices (bots answering bots). Outside DMs a top-level message is the root of the thread the answer
- * starts, so its conversation is that thread: follow-ups there share its memory.
- */
-export function toIncomingMessage(event: MatrixEvent, room: Room, bot: BotIdentity, isDirect: boolean) {
-  if (event.getType() !== 'm.room.message') return null;
-  const content = event.getContent() as MessageContent;
-  const relation = content['m.relates_to'];
-  if (relation?.rel_type === 'm.replace' || content.msgtype === 'm.notice') return null;
-  const id = event.getId();
-  const sender = event.getSender();
-  if (!id || !sender) return null;
-  const attachment = attachmentOf(event, content);
+/** The root of the thread an event is in, from its wire content (unencrypted even in encrypted rooms). */
+export function threadRootOf(event: MatrixEvent): string | undefined {
+  const relation = (event.getWireContent() as MessageContent)['m.relates_to'];
+  return relation?.rel_type === 'm.thread' ? relation.event_id : undefined;
+}
+
+/** The event an edit (m.replace) replaces, or null when the event is no edit. */
+export function editedEventId(event: MatrixEvent): string | null {
+  const relation = (event.getContent() as MessageContent)['m.relates_to'];
+  return relation?.rel_type === 'm.replace' && relation.event_id ? relation.event_id : null;
+}
+
+interface MessageParts {
+  id: string;
+  sender: string;
+  content: MessageContent;
+  threadRoot: string | undefined;
+}
+
+function messageOf(
+  parts: MessageParts,
+  room: Room,
+  bot: BotIdentity,
+  isDirect: boolean,
+): IncomingMessage | null {
+  const { id, sender, content, threadRoot } = parts;
+  if (content.msgtype === 'm.notice') return null;
+  const attachment = attachmentOf(id, content);
   const bodyIsFileName = attachment && (content.filename === undefined || content.filename === content.body);
   const body = bodyIsFileName ? '' : (content.body ?? '');
-  const threadRoot = relation?.rel_type === 'm.thread' ? relation.event_id : undefined;
   const mentioned =
     mentionsBot(content, body, bot) || (threadRoot !== undefined && bot.threads.has(threadRoot));
-  const message: IncomingMessage = {
+  return {
     id,
     conversation: { roomId: room.roomId, ...(threadRoot || !isDirect ? { threadId: threadRoot ?? id } : {}) },
     author: { id: sender, name: room.getMember(sender)?.name ?? sender },
@@ -99,5 +112,39 @@ export function toIncomingMessage(event: MatrixEvent, room: Room, bot: BotIdenti
     mentionsBot: mentioned,
     attachments: attachment ? [attachment] : [],
   };
-  return message;
+}
+
+/**
+ * The message, or null for events the router never sees: not an m.room.message, edits (m.replace, see
+ * toEditedMessage), notices (bots answering bots). Outside DMs a top-level message is the root of the
+ * thread the answer starts, so its conversation is that thread: follow-ups there share its memory.
+ */
+export function toIncomingMessage(event: MatrixEvent, room: Room, bot: BotIdentity, isDirect: boolean) {
+  if (event.getType() !== 'm.room.message' || editedEventId(event)) return null;
+  const id = event.getId();
+  const sender = event.getSender();
+  if (!id || !sender) return null;
+  const content = event.getContent() as MessageContent;
+  return messageOf({ id, sender, content, threadRoot: threadRootOf(event) }, room, bot, isDirect);
+}
+
+/**
+ * An edit as the original message with its new text (m.new_content), in the original's conversation.
+ * Null when it is no edit, or when its sender is not the original's (the homeserver does not check that).
+ */
+export function toEditedMessage(
+  edit: MatrixEvent,
+  original: MatrixEvent,
+  room: Room,
+  bot: BotIdentity,
+  isDirect: boolean,
+): IncomingMessage | null {
+  const originalId = original.getId();
+  const sender = edit.getSender();
+  if (!originalId || editedEventId(edit) !== originalId || !sender || sender !== original.getSender())
+    return null;
+  const newContent = (edit.getContent() as { 'm.new_content'?: MessageContent })['m.new_content'];
+  if (!newContent) return null;
+  const parts = { id: originalId, sender, content: newContent, threadRoot: threadRootOf(original) };
+  return messageOf(parts, room, bot, isDirect);
 }

@@ -1,6 +1,6 @@
 /**
  * What the bot does in Matrix rooms: send (in the conversation's thread, as a notice, addressing only
- * the asker), edit with m.replace, react with m.annotation, and download mxc:// attachments through the
+ * the asker), edit with m.replace, redact, react with m.annotation, and download mxc:// attachments through the
  * authenticated media API under a size cap. Sends outlast a homeserver restart and M_LIMIT_EXCEEDED.
  */
 import {
@@ -15,6 +15,7 @@ import type {
   AttachmentFetcher,
   MessageEditor,
   MessageRef,
+  MessageRemover,
   MessageSender,
   ReactionSender,
   SendOptions,
@@ -31,7 +32,11 @@ const MAX_BACKOFF_MS = 5_000;
 const BINARY_MIME =
   /^(image|audio|video|font)\/|^application\/(zip|gzip|x-(tar|xz|bzip2|7z|executable|sharedlib|elf|object))|^application\/pdf/;
 
-export type MatrixSurface = MessageSender & MessageEditor & ReactionSender & AttachmentFetcher;
+export type MatrixSurface = MessageSender &
+  MessageEditor &
+  MessageRemover &
+  ReactionSender &
+  AttachmentFetcher;
 
 /** Transient: the homeserver is away (restarting) or asks us to slow down. */
 function retryDelay(error: unknown, attempt: number): number | null {
@@ -137,6 +142,14 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
         'm.new_content': newContent,
         'm.relates_to': { rel_type: 'm.replace', event_id: message.messageId },
       });
+    },
+
+    async remove(message) {
+      await retrying(log, 'redacting a reply', () =>
+        client.redactEvent(message.conversation.roomId, message.messageId, undefined, {
+          reason: 'the message it answered was deleted',
+        }),
+      );
     },
 
     async react(to, reaction) {

@@ -1,32 +1,40 @@
 /**
  * The bot in Matrix: logs in (matrix-session.ts), syncs, joins rooms it is invited to from the allowlist,
- * hands room messages to the router and sends its replies in threads (matrix-surface.ts). Messages from
- * before it started (the initial sync) and its own are never answered; after a homeserver restart the
- * SDK's sync resumes from where it was, so nothing in between is missed or answered twice.
+ * hands room messages, edits, redactions and 👍/👎 reactions to the dispatcher, which answers through
+ * matrix-surface.ts in threads. Messages from before it started (the initial sync) and its own are never
+ * answered; after a homeserver restart the SDK's sync resumes from where it was, and the dispatcher's
+ * durable claims keep a replayed event from being answered twice.
  */
 import {
   ClientEvent,
   createClient,
   type MatrixClient,
-  type MatrixEvent,
+  MatrixEvent,
   type Room,
   RoomEvent,
   SyncState,
 } from 'matrix-js-sdk';
 import type { Logger } from '../../config/logger.ts';
+import { ratingOfEmoji } from '../chat-ledger.ts';
+import type { Dispatcher, DispatchSurface } from '../dispatcher.ts';
 import type { Result } from '../failure.ts';
-import type { IncomingMessage } from '../message.ts';
 import { textMessage } from '../rich-message.ts';
-import type { ChatSurface, Router } from '../router.ts';
 import { type EncryptionOptions, enableEncryption, readable } from './matrix-crypto.ts';
-import { type BotIdentity, inviteAllowed, isDirectRoom, toIncomingMessage } from './matrix-intake.ts';
+import {
+  type BotIdentity,
+  editedEventId,
+  inviteAllowed,
+  isDirectRoom,
+  toEditedMessage,
+  toIncomingMessage,
+} from './matrix-intake.ts';
 import { type MatrixCredentials, openSession } from './matrix-session.ts';
 import { createMatrixSurface, type MatrixSurface, retrying } from './matrix-surface.ts';
 
 export interface MatrixBotOptions extends MatrixCredentials {
   /** Invites are accepted from these users (`@a:example.org`), servers (`example.org`) or to these rooms (`!id:example.org`). */
   allowlist: readonly string[];
-  router: Pick<Router, 'handle'>;
+  dispatcher: Dispatcher;
   log: Logger;
   /** End-to-end encryption for encrypted rooms and DMs; off when absent. */
   encryption?: EncryptionOptions;
@@ -43,9 +51,6 @@ export interface MatrixBot {
 const UNREADABLE = textMessage(
   'I could not decrypt your last message: your app may not have had my new encryption keys yet. Please send it again.',
 );
-
-/** Event ids already handed to the router in this process: a sync replaying one must not answer twice. */
-const REMEMBERED_EVENTS = 2_000;
 
 /** matrix-js-sdk's chatter goes to our log, one level down: its warnings are routine for a bot. */
 function sdkLogger(log: Logger) {
@@ -77,7 +82,7 @@ function waitForFirstSync(client: MatrixClient): Promise<void> {
 }
 
 export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<MatrixBot>> {
-  const { log, router } = options;
+  const { log, dispatcher } = options;
   const opened = await openSession(options, { freshDevice: options.encryption !== undefined });
   if (!opened.ok) return opened;
   const session = opened.value;
@@ -102,25 +107,28 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   };
   /** Rooms the bot was invited to as a DM (`is_direct`), beyond those with just two members. */
   const directRooms = new Set<string>();
-  const seen = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   /** Per room, so answers come in the order the questions were asked. */
   const roomQueues = new Map<string, Promise<void>>();
   let live = false;
   const startedAt = Date.now();
 
-  const chatSurface: ChatSurface = {
+  const chatSurface: DispatchSurface = {
     platform: 'matrix',
     sender: surface,
     attachments: surface,
+    remover: surface,
     track(work) {
       work.catch((error: unknown) => log.error({ err: error }, 'matrix: a later reply failed'));
     },
   };
 
-  async function answer(message: IncomingMessage): Promise<void> {
-    const reply = await router.handle(message, chatSurface);
-    if (reply) await surface.send(message.conversation, reply, { replyTo: message.id });
+  /** The message an edit replaces: in the room's timeline, else fetched (it may be older than the sync). */
+  async function originalOf(room: Room, eventId: string): Promise<MatrixEvent | null> {
+    const known = room.findEventById(eventId);
+    if (known) return known;
+    const raw = await client.fetchRoomEvent(room.roomId, eventId).catch(() => null);
+    return raw ? new MatrixEvent(raw) : null;
   }
 
   async function onTimelineEvent(event: MatrixEvent, room: Room): Promise<void> {
@@ -134,17 +142,38 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
       if (isDirectRoom(room, directRooms)) await surface.send({ roomId: room.roomId }, UNREADABLE);
       return;
     }
-    const message = toIncomingMessage(event, room, bot, isDirectRoom(room, directRooms));
+    const eventId = event.getId() ?? '';
+    const direct = isDirectRoom(room, directRooms);
+    const relation = event.getContent()['m.relates_to'] as { event_id?: string; key?: string } | undefined;
+    switch (event.getType()) {
+      case 'm.reaction': {
+        const rating = ratingOfEmoji(relation?.key);
+        if (rating && relation?.event_id)
+          await dispatcher.feedback(relation.event_id, event.getSender() ?? '', rating);
+        return;
+      }
+      case 'm.room.redaction': {
+        const redacted = event.getAssociatedId();
+        if (redacted) await dispatcher.deleted(redacted, chatSurface);
+        return;
+      }
+    }
+    const replaced = editedEventId(event);
+    if (replaced) {
+      const original = await originalOf(room, replaced);
+      const edited = original && toEditedMessage(event, original, room, bot, direct);
+      if (edited) await dispatcher.edited(edited, chatSurface, eventId);
+      return;
+    }
+    const message = toIncomingMessage(event, room, bot, direct);
     if (!message) return;
-    log.debug({ eventId: message.id, roomId: room.roomId, author: message.author.id }, 'matrix: message');
-    await answer(message);
+    log.debug({ eventId, roomId: room.roomId, author: message.author.id }, 'matrix: message');
+    await dispatcher.message(message, chatSurface);
   }
 
   function enqueue(event: MatrixEvent, room: Room): void {
     const id = event.getId();
-    if (!id || seen.has(id)) return;
-    seen.add(id);
-    if (seen.size > REMEMBERED_EVENTS) seen.delete(seen.values().next().value as string);
+    if (!id) return;
     const previous = roomQueues.get(room.roomId) ?? Promise.resolve();
     const work = previous
       .then(() => onTimelineEvent(event, room))

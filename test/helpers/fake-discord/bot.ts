@@ -1,18 +1,13 @@
 /**
  * The Discord adapter connected to a fresh fake Discord, answering from a real knowledge base built from
- * two small fixture kernel trees; what the adapter reports (feedback, edits, deletes) is collected.
+ * two small fixture kernel trees, through the dispatcher with an in-memory ledger the test can read.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type DeletedMessage,
-  type DiscordBot,
-  type DiscordBotOptions,
-  type DiscordFeedback,
-  startDiscordBot,
-} from '../../../bot/adapters/discord.ts';
-import type { IncomingMessage } from '../../../bot/message.ts';
+import { type DiscordBot, type DiscordBotOptions, startDiscordBot } from '../../../bot/adapters/discord.ts';
+import { MemoryChatLedger } from '../../../bot/chat-ledger.ts';
+import { createDispatcher, type DispatcherOptions } from '../../../bot/dispatcher.ts';
 import { createRouter, type RouterOptions } from '../../../bot/router.ts';
 import { createLogger } from '../../../config/logger.ts';
 import type { KnowledgeService } from '../../../knowledge/answer-types.ts';
@@ -54,15 +49,17 @@ export async function fixtureKnowledge(): Promise<KnowledgeService> {
 export interface BotOnFake {
   fake: FakeDiscord;
   bot: DiscordBot;
-  feedback: DiscordFeedback[];
-  edits: IncomingMessage[];
-  deletes: DeletedMessage[];
+  ledger: MemoryChatLedger;
   stop(): Promise<void>;
 }
 
 export async function startBotOnFake(
   knowledge: KnowledgeService,
-  extra: { router?: Partial<RouterOptions>; bot?: Partial<DiscordBotOptions> } = {},
+  extra: {
+    router?: Partial<RouterOptions>;
+    dispatcher?: Partial<DispatcherOptions>;
+    bot?: Partial<DiscordBotOptions>;
+  } = {},
 ): Promise<BotOnFake> {
   const fake = await FakeDiscord.start();
   const router = createRouter({
@@ -71,31 +68,44 @@ export async function startBotOnFake(
     log,
     ...extra.router,
   });
-  const feedback: DiscordFeedback[] = [];
-  const edits: IncomingMessage[] = [];
-  const deletes: DeletedMessage[] = [];
+  const ledger = new MemoryChatLedger();
+  const dispatcher = createDispatcher({
+    router,
+    ledger,
+    platform: 'discord',
+    userMessagesPerMinute: 100,
+    editWindowMs: 5 * 60_000,
+    log,
+    ...extra.dispatcher,
+  });
   const bot = await startDiscordBot({
     token: fake.token,
     applicationId: fake.applicationId,
     guildIds: [fake.guildId],
-    router,
+    dispatcher,
     commandPrefix: PREFIX,
     log,
     restUrl: fake.restUrl,
-    onFeedback: (entry) => feedback.push(entry),
-    onMessageEdited: (message) => edits.push(message),
-    onMessageDeleted: (deleted) => deletes.push(deleted),
     ...extra.bot,
   });
   return {
     fake,
     bot,
-    feedback,
-    edits,
-    deletes,
+    ledger,
     async stop() {
       await bot.stop();
       await fake.close();
     },
   };
+}
+
+/** Resolves with what `check` finds (an async look into the ledger), polling every 10 ms. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`not found within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

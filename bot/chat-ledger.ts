@@ -1,0 +1,181 @@
+/**
+ * What the chat side must remember beyond one message, behind one interface with a Redis implementation
+ * (durable, shared by every bot instance) and an in-memory one (the terminal, or a bot without Redis):
+ * which events were handled, which replies answer which message, the answers feedback is about, and how
+ * many messages a user sent this minute.
+ */
+import type { Redis } from 'ioredis';
+import type { MessageRef } from './capabilities.ts';
+
+/** The bot's messages that answer one user message, for re-running it on an edit or removing them. */
+export interface ReplyRecord {
+  refs: MessageRef[];
+  /** When the user's message was first answered (ms since the epoch): edits re-run it within a window. */
+  answeredAt: number;
+}
+
+/** What a 👍/👎 on one of the bot's messages is about. */
+export interface AnswerRecord {
+  question: string;
+  askerId: string;
+  /** The links the answer cited, best first. */
+  sources: string[];
+  answeredAt: number;
+}
+
+export type Rating = 'up' | 'down';
+
+export interface ChatLedger {
+  /** True for the first claim of a key: a replayed event (restart, reconnect, a second instance) is not. */
+  claim(eventKey: string): Promise<boolean>;
+  /** Counts one message of a user in the current minute; the count so far, this one included. */
+  countMessage(userKey: string): Promise<number>;
+  saveReplies(messageKey: string, record: ReplyRecord): Promise<void>;
+  replies(messageKey: string): Promise<ReplyRecord | null>;
+  forgetReplies(messageKey: string): Promise<void>;
+  saveAnswer(botMessageKey: string, record: AnswerRecord): Promise<void>;
+  answer(botMessageKey: string): Promise<AnswerRecord | null>;
+  /** One rating per user and answer (a later one replaces it); false when it was already this rating. */
+  rate(botMessageKey: string, userId: string, rating: Rating): Promise<boolean>;
+  /** The ratings of an answer by user. */
+  ratings(botMessageKey: string): Promise<Record<string, Rating>>;
+}
+
+const DAY_S = 24 * 3600;
+/** Platforms redeliver within minutes or hours; a week covers any reconnect or restart. */
+const CLAIM_TTL_S = 7 * DAY_S;
+const REPLY_TTL_S = 7 * DAY_S;
+const ANSWER_TTL_S = 90 * DAY_S;
+const MINUTE_S = 60;
+
+export class RedisChatLedger implements ChatLedger {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix = 'rfl:chat') {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  #key(...parts: string[]): string {
+    return [this.#prefix, ...parts].join(':');
+  }
+
+  async claim(eventKey: string): Promise<boolean> {
+    return (await this.#redis.set(this.#key('event', eventKey), '1', 'EX', CLAIM_TTL_S, 'NX')) === 'OK';
+  }
+
+  async countMessage(userKey: string): Promise<number> {
+    const key = this.#key('rate', userKey, String(Math.floor(Date.now() / 1000 / MINUTE_S)));
+    const [[, count]] = (await this.#redis
+      .multi()
+      .incr(key)
+      .expire(key, MINUTE_S * 2)
+      .exec()) as [[null, number]];
+    return count;
+  }
+
+  async saveReplies(messageKey: string, record: ReplyRecord): Promise<void> {
+    await this.#redis.set(this.#key('replies', messageKey), JSON.stringify(record), 'EX', REPLY_TTL_S);
+  }
+
+  async replies(messageKey: string): Promise<ReplyRecord | null> {
+    const raw = await this.#redis.get(this.#key('replies', messageKey));
+    return raw ? (JSON.parse(raw) as ReplyRecord) : null;
+  }
+
+  async forgetReplies(messageKey: string): Promise<void> {
+    await this.#redis.del(this.#key('replies', messageKey));
+  }
+
+  async saveAnswer(botMessageKey: string, record: AnswerRecord): Promise<void> {
+    await this.#redis.set(this.#key('answer', botMessageKey), JSON.stringify(record), 'EX', ANSWER_TTL_S);
+  }
+
+  async answer(botMessageKey: string): Promise<AnswerRecord | null> {
+    const raw = await this.#redis.get(this.#key('answer', botMessageKey));
+    return raw ? (JSON.parse(raw) as AnswerRecord) : null;
+  }
+
+  async rate(botMessageKey: string, userId: string, rating: Rating): Promise<boolean> {
+    const key = this.#key('ratings', botMessageKey);
+    const previous = await this.#redis.hget(key, userId);
+    if (previous === rating) return false;
+    await this.#redis.multi().hset(key, userId, rating).expire(key, ANSWER_TTL_S).exec();
+    return true;
+  }
+
+  async ratings(botMessageKey: string): Promise<Record<string, Rating>> {
+    return (await this.#redis.hgetall(this.#key('ratings', botMessageKey))) as Record<string, Rating>;
+  }
+}
+
+/** The same, in this process only: forgotten on restart, which is why bots in rooms use Redis. */
+export class MemoryChatLedger implements ChatLedger {
+  readonly #entries = new Map<string, { value: unknown; expires: number }>();
+
+  #get<T>(key: string): T | null {
+    const entry = this.#entries.get(key);
+    if (!entry) return null;
+    if (entry.expires > Date.now()) return entry.value as T;
+    this.#entries.delete(key);
+    return null;
+  }
+
+  #set(key: string, value: unknown, ttlSeconds: number): void {
+    this.#entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
+  }
+
+  async claim(eventKey: string): Promise<boolean> {
+    const key = `event:${eventKey}`;
+    if (this.#get(key)) return false;
+    this.#set(key, true, CLAIM_TTL_S);
+    return true;
+  }
+
+  async countMessage(userKey: string): Promise<number> {
+    const key = `rate:${userKey}:${Math.floor(Date.now() / 1000 / MINUTE_S)}`;
+    const count = (this.#get<number>(key) ?? 0) + 1;
+    this.#set(key, count, MINUTE_S * 2);
+    return count;
+  }
+
+  async saveReplies(messageKey: string, record: ReplyRecord): Promise<void> {
+    this.#set(`replies:${messageKey}`, record, REPLY_TTL_S);
+  }
+
+  async replies(messageKey: string): Promise<ReplyRecord | null> {
+    return this.#get(`replies:${messageKey}`);
+  }
+
+  async forgetReplies(messageKey: string): Promise<void> {
+    this.#entries.delete(`replies:${messageKey}`);
+  }
+
+  async saveAnswer(botMessageKey: string, record: AnswerRecord): Promise<void> {
+    this.#set(`answer:${botMessageKey}`, record, ANSWER_TTL_S);
+  }
+
+  async answer(botMessageKey: string): Promise<AnswerRecord | null> {
+    return this.#get(`answer:${botMessageKey}`);
+  }
+
+  async rate(botMessageKey: string, userId: string, rating: Rating): Promise<boolean> {
+    const ratings = await this.ratings(botMessageKey);
+    if (ratings[userId] === rating) return false;
+    this.#set(`ratings:${botMessageKey}`, { ...ratings, [userId]: rating }, ANSWER_TTL_S);
+    return true;
+  }
+
+  async ratings(botMessageKey: string): Promise<Record<string, Rating>> {
+    return this.#get(`ratings:${botMessageKey}`) ?? {};
+  }
+}
+
+/** 👍/👎 (any skin tone, with or without the emoji variation selector) as a rating. */
+export function ratingOfEmoji(emoji: string | null | undefined): Rating | null {
+  if (!emoji) return null;
+  if (emoji.startsWith('👍')) return 'up';
+  if (emoji.startsWith('👎')) return 'down';
+  return null;
+}

@@ -1,0 +1,165 @@
+/**
+ * The chat behaviour every platform shares, between the adapters and the router: each event handled
+ * once (claims in the ledger survive restarts), per-user rate limits, the bot's replies remembered per
+ * user message so that editing it re-runs it and edits the earlier replies and deleting it removes them,
+ * and 👍/👎 recorded as feedback on the answer it was given on. Adapters only translate their events.
+ */
+import type { Logger } from '../config/logger.ts';
+import type {
+  MessageEditor,
+  MessageRef,
+  MessageRemover,
+  MessageSender,
+  SendOptions,
+} from './capabilities.ts';
+import type { ChatLedger, Rating, ReplyRecord } from './chat-ledger.ts';
+import type { ConversationRef, IncomingMessage } from './message.ts';
+import { type RichMessage, textMessage } from './rich-message.ts';
+import type { ChatSurface, Router } from './router.ts';
+
+export interface DispatcherOptions {
+  router: Pick<Router, 'handle' | 'isForBot'>;
+  ledger: ChatLedger;
+  /** `matrix`, `discord`: keys in the ledger are per platform. */
+  platform: ChatSurface['platform'];
+  /** Messages a user may send the bot per minute; the first one over gets a note, the rest silence. */
+  userMessagesPerMinute: number;
+  /** Edits later than this after the first answer are not re-run. */
+  editWindowMs: number;
+  log: Logger;
+}
+
+/** A platform's surface, with removal where the platform can delete or redact the bot's messages. */
+export type DispatchSurface = ChatSurface & { remover?: MessageRemover };
+
+export interface Dispatcher {
+  /** A new message. True when the bot answered it (or will, for jobs). */
+  message(message: IncomingMessage, surface: DispatchSurface, eventId?: string): Promise<boolean>;
+  /**
+   * The user edited `message.id` (the original message's id) to `message.text`; `eventId` tells this edit
+   * from others (Matrix: the edit event; Discord: the message id and edit time).
+   */
+  edited(message: IncomingMessage, surface: DispatchSurface, eventId: string): Promise<void>;
+  /** The user deleted their message `messageId`. */
+  deleted(messageId: string, surface: DispatchSurface): Promise<void>;
+  /** A 👍/👎 on one of the bot's messages; false when it is not an answer or the rating is not new. */
+  feedback(botMessageId: string, userId: string, rating: Rating): Promise<boolean>;
+}
+
+const slowDown = (perMinute: number) =>
+  textMessage(
+    `You’re sending me messages faster than I can answer well (${perMinute} a minute). Please wait a minute, then ask again — I’ll skip messages until then.`,
+  );
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { router, ledger, platform, log } = options;
+  const key = (id: string) => `${platform}:${id}`;
+
+  /**
+   * A surface whose sends for `message` are remembered as they happen (a job's result comes long after
+   * the command returned). With `reuse`, sends edit those earlier replies first (an edit re-run replaces
+   * its old answer in place) and only then post new ones.
+   */
+  function recording(message: IncomingMessage, surface: DispatchSurface, earlier: ReplyRecord | null) {
+    const refs: MessageRef[] = [];
+    const pending = [...(earlier?.refs ?? [])];
+    const answeredAt = earlier?.answeredAt ?? Date.now();
+    const sender: MessageSender & MessageEditor = {
+      async send(to: ConversationRef, content: RichMessage, sendOptions?: SendOptions) {
+        const reused = pending.shift();
+        if (reused) await surface.sender.edit(reused, content);
+        const ref = reused ?? (await surface.sender.send(to, content, sendOptions));
+        refs.push(ref);
+        await ledger.saveReplies(key(message.id), { refs: [...refs, ...pending], answeredAt });
+        return ref;
+      },
+      edit: (ref, content) => surface.sender.edit(ref, content),
+    };
+    return { surface: { ...surface, sender }, refs, unused: pending };
+  }
+
+  /** Runs the message through the router; the earlier replies' messages that the new run did not reuse. */
+  async function answer(message: IncomingMessage, surface: DispatchSurface, earlier: ReplyRecord | null) {
+    const run = recording(message, surface, earlier);
+    const reply = await router.handle(message, run.surface);
+    if (reply) {
+      const ref = await run.surface.sender.send(message.conversation, reply, { replyTo: message.id });
+      await ledger.saveAnswer(key(ref.messageId), {
+        question: message.text,
+        askerId: message.author.id,
+        sources: reply.sources.map((source) => source.url),
+        answeredAt: Date.now(),
+      });
+    }
+    const unused = run.unused.splice(0);
+    if (earlier)
+      await ledger.saveReplies(key(message.id), { refs: run.refs, answeredAt: earlier.answeredAt });
+    return { answered: run.refs.length > 0, unused };
+  }
+
+  /** Within the limit; a note the first time a user goes over it in a minute. */
+  async function withinRateLimit(message: IncomingMessage, surface: DispatchSurface): Promise<boolean> {
+    const count = await ledger.countMessage(key(message.author.id));
+    const limit = options.userMessagesPerMinute;
+    if (count <= limit) return true;
+    log.info({ author: message.author.id, count }, 'rate limited a user');
+    if (count === limit + 1)
+      await surface.sender.send(message.conversation, slowDown(limit), { replyTo: message.id });
+    return false;
+  }
+
+  async function removeAll(refs: MessageRef[], surface: DispatchSurface): Promise<void> {
+    for (const ref of refs) {
+      if (surface.remover) await surface.remover.remove(ref);
+      else await surface.sender.edit(ref, textMessage('(The message this answered was deleted.)'));
+    }
+  }
+
+  async function message(incoming: IncomingMessage, surface: DispatchSurface, eventId = incoming.id) {
+    if (!(await ledger.claim(key(eventId)))) {
+      log.debug({ eventId }, 'an event handled before: not answered again');
+      return false;
+    }
+    if (!router.isForBot(incoming)) return false;
+    if (!(await withinRateLimit(incoming, surface))) return false;
+    return (await answer(incoming, surface, null)).answered;
+  }
+
+  async function edited(incoming: IncomingMessage, surface: DispatchSurface, eventId: string) {
+    if (!(await ledger.claim(key(`edit:${eventId}`)))) return;
+    const earlier = await ledger.replies(key(incoming.id));
+    if (!earlier) {
+      // Unanswered before (a typo in the command, say): the edited text is a new message.
+      await message(incoming, surface, `${incoming.id}:${eventId}`);
+      return;
+    }
+    if (Date.now() - earlier.answeredAt > options.editWindowMs) {
+      log.debug({ messageId: incoming.id }, 'an edit after the edit window: not re-run');
+      return;
+    }
+    if (!(await withinRateLimit(incoming, surface))) return;
+    const { unused } = await answer(incoming, surface, earlier);
+    await removeAll(unused, surface);
+  }
+
+  async function deleted(messageId: string, surface: DispatchSurface) {
+    const earlier = await ledger.replies(key(messageId));
+    if (!earlier) return;
+    await ledger.forgetReplies(key(messageId));
+    await removeAll(earlier.refs, surface);
+  }
+
+  async function feedback(botMessageId: string, userId: string, rating: Rating) {
+    const answered = await ledger.answer(key(botMessageId));
+    if (!answered) return false;
+    const isNew = await ledger.rate(key(botMessageId), userId, rating);
+    if (isNew)
+      log.info(
+        { botMessageId, userId, rating, question: answered.question, sources: answered.sources },
+        'feedback on an answer',
+      );
+    return isNew;
+  }
+
+  return { message, edited, deleted, feedback };
+}
