@@ -1,15 +1,20 @@
 /**
- * Process entry point. `node bot/main.ts chat [--no-worker]` (what `npm start` runs): the bot as a chat in
- * this terminal, with a local Redis, the knowledge base built from whatever kernel tree it finds or
- * provisions, and the build queue with a job worker in the same process (--no-worker leaves the jobs to
- * `npm run worker` processes). The chat opens at once; questions typed while the index loads are
- * answered when it is ready.
+ * Process entry point.
+ * - `node bot/main.ts chat [--no-worker]` (what `npm start` runs): the bot as a chat in this terminal,
+ *   plus the Matrix and Discord connections the config names. The chat opens at once; questions typed
+ *   while the index loads are answered when it is ready.
+ * - `node bot/main.ts serve [--no-worker]`: only the configured rooms (Matrix, Discord), logging JSON,
+ *   until SIGTERM or SIGINT.
+ * Both use a local Redis when none answers, the knowledge base built from whatever kernel tree they find
+ * or provision, and the build queue with a job worker in the same process (--no-worker leaves the jobs
+ * to `npm run worker` processes).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { formatProblems, loadConfig } from '../config/load.ts';
-import { createLogger } from '../config/logger.ts';
+import { createLogger, type Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
@@ -18,16 +23,137 @@ import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { createLlmPhraser } from '../knowledge/llm.ts';
 import { createKnowledgeService } from '../knowledge/service.ts';
+import { startDiscordBot } from './adapters/discord.ts';
+import { startMatrixBot } from './adapters/matrix.ts';
 import { runTerminalChat } from './adapters/terminal.ts';
+import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from './chat-ledger.ts';
+import { createDispatcher } from './dispatcher.ts';
 import { createRouter, type Router } from './router.ts';
 
-/** At the end of the chat, a running job of the embedded worker gets this long before it is handed back. */
+/** At the end, a running job of the embedded worker gets this long before it is handed back. */
 const WORKER_GRACE_MS = 5000;
+
+/** What runs besides the adapters, stopped in reverse order. */
+interface Services {
+  redis: Redis | null;
+  jobQueue: JobQueue | null;
+  worker: RunningWorker | null;
+}
+
+async function startServices(config: Config, embeddedWorker: boolean, log: Logger): Promise<Services> {
+  const services: Services = { redis: null, jobQueue: null, worker: null };
+  const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
+  if (!redis.ok) {
+    log.warn(redis.userMessage);
+    return services;
+  }
+  services.redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+  try {
+    const location = { redisUrl: config.redis.url, ...DEFAULT_QUEUE };
+    services.jobQueue = await JobQueue.open({ ...location, jobs: config.jobs, log });
+    if (embeddedWorker) services.worker = await runWorker({ config, location, log });
+  } catch (error) {
+    // Questions still work without builds.
+    log.error({ err: error }, 'the job queue failed to start; builds are unavailable');
+  }
+  return services;
+}
+
+async function stopServices(services: Services): Promise<void> {
+  await services.worker?.stop(WORKER_GRACE_MS);
+  await services.jobQueue?.close();
+  await services.redis?.quit().catch(() => {});
+}
+
+async function createBotRouter(
+  config: Config,
+  services: Services,
+  log: Logger,
+  onStatus?: (text: string | null) => void,
+): Promise<Router> {
+  onStatus?.('looking for a kernel source tree…');
+  const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+  if (!source.ok) log.warn(source.userMessage);
+  onStatus?.('loading the knowledge base…');
+  const kb = await loadKnowledgeBase(
+    {
+      kernelTrees: [...(source.ok ? [source.path] : []), ...config.kernel.extraTrees.map((t) => t.path)],
+      markdownTrees: config.knowledge.markdownTrees,
+      faqDir: config.knowledge.faqDir,
+      wholeDocumentation: config.knowledge.wholeDocumentation,
+    },
+    { cacheDir: config.cacheDir, name: 'bot', log, ...(onStatus ? { onStatus } : {}) },
+  );
+  const knowledge = createKnowledgeService(kb, {
+    knowledge: config.knowledge,
+    llm: createLlmPhraser(config.llm, log),
+    log,
+  });
+  const jobs = services.jobQueue ? { queue: services.jobQueue, limits: config.jobs } : null;
+  return createRouter({ knowledge, chat: config.chat, log, jobs });
+}
+
+/** The Matrix and Discord connections the config names; each stops with the returned function. */
+async function connectRooms(
+  config: Config,
+  router: Router,
+  services: Services,
+  log: Logger,
+): Promise<(() => Promise<void>)[]> {
+  let ledger: ChatLedger;
+  if (services.redis) ledger = new RedisChatLedger(services.redis);
+  else {
+    ledger = new MemoryChatLedger();
+    if (config.matrix.homeserverUrl || config.discord.token)
+      log.warn('no Redis: a restart forgets which messages were answered, and may answer some again');
+  }
+  const dispatcherFor = (platform: 'matrix' | 'discord') =>
+    createDispatcher({
+      router,
+      ledger,
+      platform,
+      userMessagesPerMinute: config.chat.userMessagesPerMinute,
+      editWindowMs: config.chat.editWindowSeconds * 1000,
+      log: log.child({ platform }),
+    });
+  const stops: (() => Promise<void>)[] = [];
+  const { matrix, discord } = config;
+  if (matrix.homeserverUrl) {
+    const started = await startMatrixBot({
+      homeserverUrl: matrix.homeserverUrl,
+      userId: matrix.userId,
+      ...(matrix.accessToken ? { accessToken: matrix.accessToken } : {}),
+      ...(matrix.password ? { password: matrix.password } : {}),
+      stateDir: join(config.cacheDir, 'matrix'),
+      allowlist: matrix.allowlist,
+      dispatcher: dispatcherFor('matrix'),
+      log,
+      ...(matrix.encryption ? { encryption: {} } : {}),
+    });
+    if (started.ok) stops.push(() => started.value.stop());
+    else log.error({ err: started.failure.detail }, `matrix: ${started.failure.logText}`);
+  }
+  if (discord.token) {
+    try {
+      const bot = await startDiscordBot({
+        token: discord.token,
+        applicationId: discord.applicationId,
+        guildIds: discord.guildIds,
+        dispatcher: dispatcherFor('discord'),
+        commandPrefix: config.chat.commandPrefix,
+        log,
+      });
+      stops.push(() => bot.stop());
+    } catch (error) {
+      log.error({ err: error }, 'discord: could not connect (check the token and the intents)');
+    }
+  }
+  return stops;
+}
 
 async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   // A person at the terminal reads replies, not log lines: the log goes to a file there.
-  mkdirSync(config.cacheDir, { recursive: true });
   const logFile = join(config.cacheDir, 'chat.log');
   const log = createLogger(config, interactive ? { interactive, file: logFile } : {});
   if (interactive)
@@ -43,44 +169,14 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
     log,
   });
 
-  let jobQueue: JobQueue | null = null;
-  let worker: RunningWorker | null = null;
+  terminal.status('starting Redis…');
+  const services = await startServices(config, embeddedWorker, log);
+  let stops: (() => Promise<void>)[] = [];
   try {
-    terminal.status('starting Redis…');
-    const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
-    if (!redis.ok) log.warn(redis.userMessage);
-    if (redis.ok) {
-      try {
-        const location = { redisUrl: config.redis.url, ...DEFAULT_QUEUE };
-        jobQueue = await JobQueue.open({ ...location, jobs: config.jobs, log });
-        if (embeddedWorker) worker = await runWorker({ config, location, log });
-      } catch (error) {
-        // Questions still work without builds.
-        log.error({ err: error }, 'the job queue failed to start; builds are unavailable');
-      }
-    }
-
-    terminal.status('looking for a kernel source tree…');
-    const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
-    if (!source.ok) log.warn(source.userMessage);
-
-    terminal.status('loading the knowledge base…');
-    const kb = await loadKnowledgeBase(
-      {
-        kernelTrees: [...(source.ok ? [source.path] : []), ...config.kernel.extraTrees.map((t) => t.path)],
-        markdownTrees: config.knowledge.markdownTrees,
-        faqDir: config.knowledge.faqDir,
-        wholeDocumentation: config.knowledge.wholeDocumentation,
-      },
-      { cacheDir: config.cacheDir, name: 'bot', log, onStatus: (text) => terminal.status(text) },
-    );
-    const knowledge = createKnowledgeService(kb, {
-      knowledge: config.knowledge,
-      llm: createLlmPhraser(config.llm, log),
-      log,
-    });
-    const jobs = jobQueue ? { queue: jobQueue, limits: config.jobs } : null;
-    resolve(createRouter({ knowledge, chat: config.chat, log, jobs }));
+    const ready = await createBotRouter(config, services, log, (text) => terminal.status(text));
+    resolve(ready);
+    terminal.status(null);
+    stops = await connectRooms(config, ready, services, log);
   } catch (error) {
     log.error({ err: error }, 'the knowledge base failed to load');
     reject(error);
@@ -88,9 +184,35 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
     terminal.status(null);
   }
   await terminal.finished;
-  await worker?.stop(WORKER_GRACE_MS);
-  await jobQueue?.close();
+  for (const stop of stops) await stop();
+  await stopServices(services);
   log.flush();
+}
+
+async function serve(config: Config, embeddedWorker: boolean): Promise<number> {
+  const log = createLogger(config);
+  if (!config.matrix.homeserverUrl && !config.discord.token) {
+    log.error('nothing to serve: configure matrix.homeserverUrl or discord.token (see README, "Running it")');
+    return 2;
+  }
+  const services = await startServices(config, embeddedWorker, log);
+  const router = await createBotRouter(config, services, log);
+  const stops = await connectRooms(config, router, services, log);
+  if (stops.length === 0) {
+    await stopServices(services);
+    return 1;
+  }
+  log.info('serving; SIGTERM or SIGINT stops');
+  const signal = await new Promise<string>((resolveSignal) => {
+    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    process.once('SIGINT', () => resolveSignal('SIGINT'));
+  });
+  // Stop intake first, then let the worker finish or hand back its job, then close the queue and Redis.
+  log.info({ signal }, 'stopping');
+  for (const stop of stops) await stop();
+  await stopServices(services);
+  log.flush();
+  return 0;
 }
 
 const loaded = loadConfig();
@@ -99,17 +221,21 @@ if (!loaded.ok) {
   process.exit(1);
 }
 for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+mkdirSync(loaded.config.cacheDir, { recursive: true });
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: { 'no-worker': { type: 'boolean', default: false } },
 });
 const command = positionals[0] ?? 'chat';
+const embeddedWorker = !values['no-worker'];
 if (command === 'chat') {
-  await chat(loaded.config, !values['no-worker']);
+  await chat(loaded.config, embeddedWorker);
   // A kernel tree still being prepared in the background is abandoned (it resumes next start).
   process.exit(0);
+} else if (command === 'serve') {
+  process.exit(await serve(loaded.config, embeddedWorker));
 } else {
-  console.error(`usage: node bot/main.ts chat [--no-worker]   (unknown command "${command}")`);
+  console.error(`usage: node bot/main.ts chat|serve [--no-worker]   (unknown command "${command}")`);
   process.exit(2);
 }

@@ -181,7 +181,7 @@ describe('!build', () => {
     assert.equal(job?.data.request.kind === 'build' && job.data.request.source, long);
   });
 
-  test('an attached .rs file is built under its own name; binary or other files are refused', async () => {
+  test('an attached .rs file is built and booted under its module! name; binary or other files are refused', async () => {
     const { say, surface } = chat();
     surface.files.set('a1', new TextEncoder().encode(GOOD_MODULE));
     surface.files.set(
@@ -199,8 +199,9 @@ describe('!build', () => {
     assert.match((await say('!build', [file('big', 'big.rs')])) ?? '', /too large/);
     await surface.settled();
     const result = surface.messages[1]!.versions[0]!;
-    assert.match(result, /^✅ built my_module\.ko, loaded and unloaded cleanly — Linux 6\.1\./);
-    assert.match(result, /my_module: loading out-of-tree module taints kernel\./);
+    // Named after its module! name (hello), not the file: the kernel's log lines carry that name.
+    assert.match(result, /^✅ built hello\.ko, loaded and unloaded cleanly — Linux 6\.1\./);
+    assert.match(result, /hello: loading out-of-tree module taints kernel\./);
   });
 
   test('unknown options and missing queues are explained', async () => {

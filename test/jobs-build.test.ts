@@ -91,7 +91,8 @@ test('file names never escape the scratch dir and never reach the Kbuild file ra
   assert.equal(moduleName('kernel.rs', ''), 'kernel_module');
   const result = await build(minimalModule('6.1'), '../../etc/x.rs');
   assert.equal(result.outcome, 'success', result.log);
-  assert.equal(result.koPath, join(result.scratchDir ?? '', 'x.ko'));
+  // Built inside the scratch dir, under the template's module! name.
+  assert.equal(result.koPath, join(result.scratchDir ?? '', 'hello.ko'));
   assert.equal(existsSync('/etc/x.rs'), false);
 });
 

@@ -1,0 +1,90 @@
+/**
+ * `node bot/main.ts serve` as an operator runs it: configured by environment variables alone (the
+ * password from a *_FILE), connected to a real Synapse, answering in a room it was invited to, and
+ * stopping cleanly on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Preset } from 'matrix-js-sdk';
+import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { freePort, shutdownRedis } from './helpers/redis.ts';
+import { Newcomer, startSynapse, unrefSdkRequestTimers } from './helpers/synapse.ts';
+
+unrefSdkRequestTimers();
+
+const work = mkdtempSync(join(tmpdir(), 'rfl-serve-'));
+const tree = writeKernelTree(join(work, 'linux'), {
+  version: '6.1.50',
+  rustc: '1.62.0',
+  bindgen: '0.56.0',
+  configNote: 'It is near the top of the menu.',
+});
+const redisUrl = `redis://127.0.0.1:${await freePort()}`;
+const synapse = await startSynapse();
+
+after(async () => {
+  await shutdownRedis(redisUrl);
+  await synapse.stop();
+});
+
+test('serve connects to Matrix from env settings, answers in a room, and stops on SIGTERM', async () => {
+  const botUser = await synapse.register('rfl-serve');
+  const alice = await Newcomer.start(synapse, await synapse.register('alice'));
+  const passwordFile = join(work, 'matrix-password');
+  writeFileSync(passwordFile, `${botUser.password}\n`, { mode: 0o600 });
+  const child = spawn(process.execPath, ['bot/main.ts', 'serve', '--no-worker'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: work,
+      KERNEL_SRC: tree,
+      RFL_CACHE_DIR: join(work, 'cache'),
+      RFL_REDIS_URL: redisUrl,
+      RFL_MATRIX_HOMESERVER_URL: synapse.baseUrl,
+      RFL_MATRIX_USER_ID: botUser.userId,
+      RFL_MATRIX_PASSWORD_FILE: passwordFile,
+      RFL_MATRIX_ALLOWLIST: JSON.stringify([alice.userId]),
+      RFL_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    // The bot logs in before it can be invited usefully; an invite before that waits in its first sync.
+    const room = (await alice.client.createRoom({ preset: Preset.PrivateChat, invite: [botUser.userId] }))
+      .room_id;
+    await alice.waitFor(
+      (e) =>
+        e.roomId === room &&
+        e.type === 'm.room.member' &&
+        e.stateKey === botUser.userId &&
+        e.content.membership === 'join',
+      60_000,
+      'the bot to join',
+    );
+    // Two members: a DM-like room, so no mention is needed.
+    const question = await alice.say(room, { msgtype: 'm.text', body: 'which bindgen does 6.1 need?' });
+    const reply = await alice.waitFor(
+      (e) =>
+        e.sender === botUser.userId &&
+        (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id: string } } | undefined)?.[
+          'm.in_reply_to'
+        ]?.event_id === question,
+      60_000,
+      'the answer',
+    );
+    assert.match(String(reply.content.body), /0\.56\.0/);
+    assert.doesNotMatch(stderr, new RegExp(botUser.password), 'the password never reaches the log');
+  } finally {
+    child.kill('SIGTERM');
+    alice.stop();
+  }
+  assert.equal(await exited, 0, stderr.slice(-2000));
+  assert.match(stderr, /"msg":"stopping"/);
+});
