@@ -13,6 +13,8 @@ COPY config ./config
 COPY jobs ./jobs
 COPY knowledge ./knowledge
 ENV RFL_CACHE_DIR=/cache RFL_LOG_FORMAT=json NODE_ENV=production
+# The cache volume is the unprivileged user's: the index, the unpacked tree and the Matrix session go there.
+RUN mkdir -p /cache && chown node:node /cache
 VOLUME /cache
 USER node
 ENTRYPOINT ["node", "bot/main.ts"]

@@ -122,7 +122,7 @@ export function renderDiscord(message: RichMessage, options: DiscordRenderOption
   const maxChars = options.maxChars ?? DISCORD_MESSAGE_LIMIT;
   const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
   const messages = splitMessage(renderDiscordMarkdown(message), maxChars);
-  if (messages.length <= maxMessages) return { messages, attachment: null };
+  if (messages.length <= maxMessages) return { messages, attachment: message.file ?? null };
   const attachment = attachmentFor(message);
   const note = `(The whole ${message.code ? 'text' : 'reply'} is in the attached ${attachment.name}.)`;
   return { messages: [preview(message, note, maxChars)], attachment };

@@ -12,6 +12,8 @@ export interface RichMessage {
   details: string[];
   /** The links of the "Sources:" line, best first. */
   sources: Citation[];
+  /** A text file sent with the message where the platform takes files (a job's whole log). */
+  file?: { name: string; text: string };
 }
 
 export function textMessage(lead: string, details: string[] = []): RichMessage {

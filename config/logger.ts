@@ -1,23 +1,45 @@
 /** pino, JSON by default and pretty for a person at a terminal, with secrets redacted. */
 import pino, { type Logger } from 'pino';
+import { settings } from './load.ts';
 import type { Config } from './schema.ts';
 
 export type { Logger };
 
-/** Paths pino blanks out wherever they appear in a log line. */
-export const REDACTED_PATHS = [
+/** Keys that hold secrets wherever they appear, a few levels deep (SDK errors nest their requests). */
+const SECRET_KEYS = [
   'apiKey',
   'token',
   'accessToken',
+  'access_token',
   'password',
-  '*.apiKey',
-  '*.token',
-  '*.accessToken',
-  '*.password',
-  'config.llm.apiKey',
-  'headers.authorization',
-  '*.headers.authorization',
+  'authorization',
+  'Authorization',
 ];
+
+/** Paths pino blanks out in a log line: the keys above, and every setting the schema marks secret. */
+export const REDACTED_PATHS = [
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]),
+  ...settings()
+    .filter((setting) => setting.secret)
+    .map((setting) => ['config', ...setting.path].join('.')),
+];
+
+/** Secrets inside text: bearer tokens, and tokens or passwords in URLs (SDKs put them in error messages). */
+const SECRET_IN_TEXT = /(Bearer\s+|[?&](?:access_token|token|password)=)[^\s&"'<>]+/gi;
+
+export function scrubSecrets(text: string): string {
+  return text.replace(SECRET_IN_TEXT, '$1[redacted]');
+}
+
+const scrubbedError = (error: unknown) => {
+  const serialized = pino.stdSerializers.err(error as Error);
+  if (!serialized || typeof serialized !== 'object') return serialized;
+  return {
+    ...serialized,
+    message: scrubSecrets(String(serialized.message ?? '')),
+    stack: scrubSecrets(String(serialized.stack ?? '')),
+  };
+};
 
 export interface LoggerOptions {
   /** A person reads this log (the terminal chat): pretty unless logFormat says otherwise. */
@@ -34,7 +56,16 @@ export function createLogger(
 ): Logger {
   const pretty =
     config.logFormat === 'pretty' || (config.logFormat === 'auto' && options.interactive === true);
-  const base = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  const base: pino.LoggerOptions = {
+    level: config.logLevel,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: scrubbedError },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrubSecrets(arg) : arg)) as never);
+      },
+    },
+  };
   if (options.destination) return pino(base, options.destination);
   const destination = options.file ?? 2;
   if (pretty) {

@@ -11,7 +11,7 @@ export interface Citation {
 export type AnswerKind =
   | 'answer' // grounded in retrieved passages
   | 'abstain' // confidence too low: "I don't know that one" + where to ask + a question template
-  | 'smalltalk' // greetings, thanks, who-are-you: a brief friendly line, no docs dump
+  | 'smalltalk' // greetings, thanks, who-are-you, off-topic messages: a brief friendly line, no docs dump
   | 'refusal'; // injection attempts, abuse, requests for private data or secrets: brief and polite
 
 export interface Answer {
@@ -51,6 +51,12 @@ export interface Retrieval {
   terms: string[];
   /** The kernel version the question named ("on 6.1 ..."), or null. */
   askedVersion: string | null;
+  /**
+   * The question's words that belong to the bot's domain (Rust, the kernel and its tooling, kernel
+   * identifiers the index knows). Empty for a message about something else entirely; absent when not
+   * determined, which counts as on topic.
+   */
+  domainTerms?: string[];
 }
 
 /** A curated FAQ entry (knowledge/faq/<slug>.md). */

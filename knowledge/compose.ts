@@ -4,6 +4,7 @@
  * ask and what to include. Nothing here invents text about the kernel: every fact comes from a passage.
  */
 import type { Answer, Citation, Hit, Retrieval } from './answer-types.ts';
+import { OFF_TOPIC_REPLY, ruleAnswer } from './intent.ts';
 import type { Passage } from './passage.ts';
 import { isStopWord, stem } from './tokenize.ts';
 
@@ -57,8 +58,11 @@ export function composeAnswer(retrieval: Retrieval, options: ComposeOptions): An
 }
 
 function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
-  // A near miss may still help as a pointer; far misses (off-topic questions) get no docs dump.
+  // A near miss may still help as a pointer; far misses get no docs dump.
   const nearMiss = retrieval.confidence >= options.minConfidence / 2;
+  // A far miss without a word of the domain is about something else entirely: one line, not the
+  // kernel question template.
+  if (!nearMiss && retrieval.domainTerms?.length === 0) return offTopic(retrieval);
   const citations = nearMiss ? citationsFor(retrieval.hits, options.maxSources) : [];
   return {
     kind: 'abstain',
@@ -71,6 +75,42 @@ function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
     passages: retrieval.hits.map((hit) => hit.passage),
     via: 'extractive',
   };
+}
+
+/** 6.1.192 -> 6.1; null stays null. */
+function seriesOf(version: string | null): string | null {
+  return version?.split('.').slice(0, 2).join('.') ?? null;
+}
+
+/**
+ * An answer to a question naming a kernel version the knowledge base has no docs for says so up front,
+ * and which version it comes from, instead of passing another version's docs off as the asked one's.
+ * `indexed` are the versions of the indexed trees (6.1.192, 6.6.10).
+ */
+export function withVersionNote(answer: Answer, askedVersion: string | null, indexed: string[]): Answer {
+  if (answer.kind !== 'answer' || askedVersion === null) return answer;
+  const series = [...new Set(indexed.map(seriesOf).filter((v): v is string => v !== null))].sort((a, b) =>
+    a.localeCompare(b, undefined, { numeric: true }),
+  );
+  if (series.includes(askedVersion)) return answer;
+  const have =
+    series.length === 0
+      ? 'I have no versioned kernel docs indexed'
+      : `I only have the ${joinVersions(series)} docs indexed`;
+  const from = seriesOf(answer.kernelVersion);
+  const source = from ? `this is from ${from}` : 'this answer comes from docs not tied to a kernel version';
+  return { ...answer, lead: `You asked about ${askedVersion}, but ${have}; ${source}. ${answer.lead}` };
+}
+
+function joinVersions(versions: string[]): string {
+  return versions.length <= 1
+    ? versions.join('')
+    : `${versions.slice(0, -1).join(', ')} and ${versions.at(-1)}`;
+}
+
+function offTopic(retrieval: Retrieval): Answer {
+  const answer = ruleAnswer({ intent: 'off-topic', reply: OFF_TOPIC_REPLY })!;
+  return { ...answer, confidence: retrieval.confidence };
 }
 
 /** The link of one passage as the "Sources:" line shows it. */

@@ -179,7 +179,9 @@ async function main() {
     categories.map((c) => [c, score(outcomes.filter((o) => o.question.category === c))]),
   );
   if (values.json) {
-    console.log(JSON.stringify({ ...overall, by_category: byCategory }));
+    // The agreed fields at the top level; each category keeps its question count.
+    const { questions: _count, ...fields } = overall;
+    console.log(JSON.stringify({ ...fields, by_category: byCategory }));
     return;
   }
   console.log(`index: ${kb.passages.length} passages from ${kb.trees.map((t) => t.id).join(', ')}`);

@@ -1,6 +1,8 @@
 /**
  * What a chat message is, before any retrieval: a question, or one of the few things that get a
- * fixed brief reply (greetings, thanks, smalltalk, abuse, prompt injection, requests for private data).
+ * fixed brief reply (greetings, thanks, smalltalk, plainly off-topic requests, abuse, prompt injection,
+ * requests for private data). Off-topic messages this does not recognise are caught after retrieval
+ * (knowledge/compose.ts): nothing found and no word of the domain in them.
  * Rules-based and deliberately conservative: anything that could be a real question stays a question,
  * because retrieval and abstention handle a question the docs don't cover far better than a wrong refusal.
  */
@@ -11,6 +13,7 @@ export type MessageIntent =
   | 'greeting'
   | 'thanks'
   | 'smalltalk'
+  | 'off-topic'
   | 'abuse'
   | 'injection'
   | 'private-data'
@@ -22,12 +25,17 @@ export interface MessageClass {
   reply?: string;
 }
 
+/** One line for a message about something else entirely: what the bot covers, and where to go instead. */
+export const OFF_TOPIC_REPLY =
+  "That's outside what I cover: I only answer questions about Rust in the Linux kernel, so for anything else a forum or community for that topic is the better place to ask.";
+
 const REPLIES: Record<Exclude<MessageIntent, 'question'>, string> = {
   greeting:
     'Hi! I answer questions about Rust in the Linux kernel (toolchain, configuration, building, first modules) with links to the docs.',
   thanks: 'Glad it helped!',
   smalltalk:
     "I'm a bot for Rust-for-Linux newcomers: ask me about Rust in the Linux kernel and I'll answer from the kernel docs, with links.",
+  'off-topic': OFF_TOPIC_REPLY,
   abuse: "Let's keep it friendly; I'm happy to help with Rust-for-Linux questions.",
   injection: "I can't help with that, but I'm happy to answer questions about Rust in the Linux kernel.",
   'private-data':
@@ -81,9 +89,13 @@ const THANKS_FILLER =
 const SMALLTALK: RegExp[] = [
   /^(who|what) are you$|^what can you do$|^what do you do$|^how are you( doing)?$|^are you (a bot|human|an? ai|real)$/,
   /^(help|good bot|nice bot|ok|okay|cool|nice|lol|haha)$/,
-  // plainly off-topic requests, unless they also mention our domain (then retrieval decides)
-  /\b(recipes?|weather|horoscope|football|soccer|stock price|lottery)\b|\btell me a (joke|story)\b|\bwrite (me )?a (poem|song)\b/,
 ];
+/**
+ * Requests plainly about everyday life or entertainment, unless they also mention our domain (then
+ * retrieval decides). Docs share words with anything ("match", "cat"), so these can't wait for retrieval.
+ */
+const OFF_TOPIC =
+  /\b(recipes?|cooking|weather|horoscope|football|soccer|basketball|stock price|lottery)\b|\btell me a (joke|story)\b|\bwrite (me )?an? (poem|song|story|essay)\b/;
 
 /** Classify a chat message; `reply` is set for everything that is not a question. */
 export function classifyMessage(text: string): MessageClass {
@@ -102,6 +114,7 @@ function intentOf(message: string, words: string): MessageIntent {
   if (GREETING.test(words)) return 'greeting';
   if (isThanks(words)) return 'thanks';
   if (!technical && SMALLTALK.some((pattern) => pattern.test(words))) return 'smalltalk';
+  if (!technical && OFF_TOPIC.test(words)) return 'off-topic';
   return 'question';
 }
 

@@ -11,7 +11,7 @@ import type { Hit, Retrieval } from './answer-types.ts';
 import type { Passage } from './passage.ts';
 import { askedKernelVersion, docVocabulary } from './query-hints.ts';
 import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts';
-import { analyze } from './tokenize.ts';
+import { analyze, analyzeDistinct } from './tokenize.ts';
 
 /** Weight of thesaurus words next to the question's own. */
 const HINT_BOOST = 0.7;
@@ -53,7 +53,9 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   const query: QueryTerm[] = [...own, ...hints.map((q) => ({ ...q, boost: q.boost * hintBoost }))];
   // Sentence selection may use the docs' words too; confidence counts only the question's own.
   const allTerms = query.map((q) => q.term);
-  if (query.length === 0) return { question, hits: [], confidence: 0, terms: allTerms, askedVersion };
+  const domainTerms = domainVocabulary(index, question);
+  if (query.length === 0)
+    return { question, hits: [], confidence: 0, terms: allTerms, askedVersion, domainTerms };
   const prior = options.generalDocsPrior ?? GENERAL_DOCS_PRIOR;
   const found = index
     .search(query, { limit: CANDIDATES })
@@ -65,7 +67,30 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
     confidence: confidence(index, question, terms, hits),
     terms: allTerms,
     askedVersion,
+    domainTerms,
   };
+}
+
+/**
+ * The vocabulary of the bot's domain: Rust, the kernel, its build and configuration tooling, its
+ * development process, and the hardware words kernel questions use. Deliberately plain and broad — a
+ * message using any of these is treated as a kernel question (full abstention when the docs miss),
+ * so only messages about something else entirely get the brief off-topic reply.
+ */
+const DOMAIN_WORDS =
+  /\b(kernels?|linux|rust\w*|rfl|r4l|cargo|crates?|kbuild|kconfig|menuconfig|defconfig|makefiles?|bindgen|(lib)?clang|llvm|lld|gcc\w*|toolchains?|compilers?|linkers?|unsafe|clippy|kunit|doc-?tests?|drivers?|modules?|insmod|modprobe|rmmod|lsmod|dmesg|printk|syscalls?|subsystems?|maintainers?|patch(es|set)?|upstream\w*|mailing list|lkml|vger|zulip|merge window|abstractions?|bindings?|ffi|no_std|devicetree|device tree|firmware|qemu|initramfs|vmlinux|bzimage|arm64|aarch64|x86(_64)?|risc-?v|loongarch|powerpc|spinlocks?|mutex\w*|interrupts?|dma|pci\w*|usb)\b/gi;
+
+/**
+ * The question's words from the domain vocabulary above, plus the kernel identifiers it names that the
+ * index knows (`CONFIG_DEBUG_FS`, `module_param`, `kernel::sync`): names with `_` or `::` are code, and
+ * the docs having them says which code.
+ */
+export function domainVocabulary(index: SearchIndex, question: string): string[] {
+  const words = [...question.matchAll(DOMAIN_WORDS)].map((match) => match[0].toLowerCase());
+  const identifiers = [...analyzeDistinct(question)]
+    .filter(([term, kind]) => kind === 'identifier' && /_|::/.test(term) && index.hasTerm(term))
+    .map(([term]) => term);
+  return [...new Set([...words, ...identifiers])];
 }
 
 function stripVersion(question: string, version: string | null): string {

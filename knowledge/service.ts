@@ -2,7 +2,7 @@
 import type { Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
 import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
-import { composeAnswer } from './compose.ts';
+import { composeAnswer, withVersionNote } from './compose.ts';
 import { classifyMessage, ruleAnswer } from './intent.ts';
 import type { KnowledgeBase } from './knowledge-base.ts';
 import type { LlmPhraser } from './llm.ts';
@@ -18,6 +18,7 @@ export interface ServiceOptions {
 export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOptions): KnowledgeService {
   const { knowledge, llm, log } = options;
   const faqTerms = new Map(kb.faq.map((entry) => [entry, new Set(analyze(faqHaystack(entry)))]));
+  const indexedVersions = kb.trees.map((tree) => tree.kernelVersion).filter((v): v is string => v !== null);
   return {
     async ask(question: string): Promise<Answer> {
       const rule = ruleAnswer(classifyMessage(question));
@@ -29,7 +30,8 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
         { ms: Math.round(performance.now() - started), confidence: retrieval.confidence, kind: answer.kind },
         'retrieved',
       );
-      return answer.kind === 'answer' && llm ? llm.phrase(question, retrieval, answer) : answer;
+      const final = answer.kind === 'answer' && llm ? await llm.phrase(question, retrieval, answer) : answer;
+      return withVersionNote(final, retrieval.askedVersion, indexedVersions);
     },
     faq(topic: string): FaqEntry[] {
       const wanted = analyze(topic);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Answer, Hit, Retrieval } from '../knowledge/answer-types.ts';
-import { ABSTAIN_LEAD, cleanMarkup, composeAnswer } from '../knowledge/compose.ts';
+import { ABSTAIN_LEAD, cleanMarkup, composeAnswer, withVersionNote } from '../knowledge/compose.ts';
 import { minToolVersionFacts, parseMinToolTable } from '../knowledge/ingest/min-tool-version.ts';
 import type { Passage } from '../knowledge/passage.ts';
 import { docVocabulary } from '../knowledge/query-hints.ts';
@@ -249,15 +249,78 @@ test('low confidence abstains: where to ask and a question template, no guessing
   assert.equal(near.confidence, 0.3);
 
   const far = composeAnswer(
-    retrieval('A recipe for sourdough pizza?', [section(quickStart, 'Building')], 0.05),
+    {
+      ...retrieval('Can I use async/await in kernel code?', [section(quickStart, 'Building')], 0.02),
+      domainTerms: ['kernel'],
+    },
     options,
   );
-  assert.equal(far.kind, 'abstain');
+  assert.equal(far.kind, 'abstain', 'a kernel question the docs miss still gets the full abstention');
+  assert.equal(far.lead, ABSTAIN_LEAD);
+  assert.ok(far.details.some((line) => line.includes('rust-for-linux.zulipchat.com')));
+  assert.ok(far.details.some((line) => line.includes('exact error')));
   assert.deepEqual(far.citations, [], 'a far miss dumps no docs');
   assert.doesNotMatch(far.details.join('\n'), /closest docs/);
 
   const none = composeAnswer({ ...retrieval('anything', []), confidence: 0.9 }, options);
   assert.equal(none.kind, 'abstain');
+});
+
+test('a far miss with no word of the domain gets one off-topic line, not the abstention', () => {
+  const offTopic = composeAnswer(
+    {
+      ...retrieval('how do I center a div in CSS', [section(quickStart, 'Building')], 0.02),
+      domainTerms: [],
+    },
+    options,
+  );
+  assert.equal(offTopic.kind, 'smalltalk');
+  assert.deepEqual(offTopic.details, []);
+  assert.deepEqual(offTopic.citations, []);
+  assert.deepEqual(offTopic.passages, []);
+  assert.doesNotMatch(offTopic.lead, /\n/);
+  assert.match(offTopic.lead, /Rust in the Linux kernel/);
+  assert.match(offTopic.lead, /place to ask/);
+  assert.ok(offTopic.lead.length < 200, offTopic.lead);
+
+  // A near miss keeps the abstention with its pointers, domain words or not; so does an unknown domain.
+  const near = composeAnswer(
+    { ...retrieval('how do I center a div in CSS', [section(quickStart, 'Building')], 0.3), domainTerms: [] },
+    options,
+  );
+  assert.equal(near.kind, 'abstain');
+  const unknown = composeAnswer(
+    retrieval('how do I center a div', [section(quickStart, 'Building')], 0),
+    options,
+  );
+  assert.equal(unknown.kind, 'abstain');
+});
+
+test('an answer to a version that is not indexed says which version it is from', () => {
+  const question = 'on 6.12, which rustc do I need?';
+  const base = composeAnswer(retrieval(question, [section(quickStart, 'rustc')]), options);
+  assert.equal(base.kind, 'answer');
+  const noted = withVersionNote({ ...base, kernelVersion: '6.1.192' }, '6.12', ['6.1.192']);
+  assert.ok(
+    noted.lead.startsWith('You asked about 6.12, but I only have the 6.1 docs indexed; this is from 6.1. '),
+    noted.lead,
+  );
+  assert.ok(noted.lead.endsWith(base.lead));
+  const two = withVersionNote({ ...base, kernelVersion: '6.6.10' }, '6.12', ['6.1.50', '6.6.10']);
+  assert.match(
+    two.lead,
+    /^You asked about 6\.12, but I only have the 6\.1 and 6\.6 docs indexed; this is from 6\.6\. /,
+  );
+  const unversioned = withVersionNote({ ...base, kernelVersion: null }, '6.12', ['6.1.192']);
+  assert.match(
+    unversioned.lead,
+    /I only have the 6\.1 docs indexed; this answer comes from docs not tied to a kernel version\./,
+  );
+  // The asked version indexed, no version asked, or no answer: nothing to say.
+  assert.equal(withVersionNote(base, '6.1', ['6.1.192']), base);
+  assert.equal(withVersionNote(base, null, ['6.1.192']), base);
+  const abstention = composeAnswer(retrieval(question, [section(quickStart, 'rustc')], 0), options);
+  assert.equal(withVersionNote(abstention, '6.12', ['6.1.192']), abstention);
 });
 
 test('citations: distinct URLs, best first, at most maxSources, unrelated low hits left out', () => {

@@ -114,21 +114,37 @@ test('greetings, thanks and smalltalk get one friendly line', () => {
     ['thanks!', 'Thank you so much', 'ok thanks', 'thx', 'that helped, thanks!', 'cheers 🙏'],
     'thanks',
   );
-  assertAll(
-    [
-      'who are you?',
-      'What can you do?',
-      'how are you',
-      'good bot',
-      devQuestions.find((q) => q.id === 'dev-adv-1')?.question ?? '',
-    ],
-    'smalltalk',
-  );
+  assertAll(['who are you?', 'What can you do?', 'how are you', 'good bot'], 'smalltalk');
   assert.match(classifyMessage('hi').reply ?? '', /Rust in the Linux kernel/);
   assert.match(classifyMessage('thanks!').reply ?? '', /glad it helped/i);
   for (const message of ['hi', 'thanks', 'who are you?']) {
     assert.ok((classifyMessage(message).reply ?? '').length < 160, message);
   }
+});
+
+test('plainly off-topic requests get one line on what the bot covers and where to ask instead', () => {
+  const requests = [
+    devQuestions.find((q) => q.id === 'dev-adv-1')?.question ?? '',
+    "what's a good pasta recipe?",
+    'who will win the football match',
+    'write me a poem about cats',
+    'tell me a joke',
+  ];
+  assertAll(requests, 'off-topic');
+  for (const message of requests) {
+    const answer = ruleAnswer(classifyMessage(message));
+    assert.equal(answer?.kind, 'smalltalk', message);
+    assert.deepEqual(answer?.details, [], message);
+    assert.deepEqual(answer?.citations, [], message);
+    assert.match(answer?.lead ?? '', /Rust in the Linux kernel/);
+    assert.match(answer?.lead ?? '', /place to ask/);
+    assert.doesNotMatch(answer?.lead ?? '', /\n/);
+  }
+  // The same words inside a kernel question leave it to retrieval.
+  assertAll(
+    ['is there a recipe for building a Rust kernel module?', 'write me a poem about CONFIG_RUST'],
+    'question',
+  );
 });
 
 test('abuse gets one calm line, but a frustrated technical question is still answered', () => {

@@ -96,6 +96,23 @@ test('the logger redacts secrets wherever they appear', () => {
   });
   const log = createLogger({ logLevel: 'info', logFormat: 'json' }, { destination });
   log.info({ config: { llm: { apiKey: 'sk-secret-1' } }, client: { token: 'syt_secret_2' } }, 'hello');
+  log.info({ config: { matrix: { accessToken: 'syt_m3', password: 'pw4' }, discord: { token: 'dc5' } } });
+  log.info({ request: { headers: { Authorization: 'Bearer syt_h6' } }, login: { access_token: 'syt_l7' } });
+  log.warn('GET https://hs.example/_matrix/media?access_token=syt_u8&x=1 failed');
+  log.error({ err: new Error('401 with header Bearer syt_e9') }, 'sdk failure');
   assert.match(out, /hello/);
-  assert.doesNotMatch(out, /sk-secret-1|syt_secret_2/);
+  assert.match(out, /access_token=\[redacted\]&x=1/);
+  assert.match(out, /sdk failure/);
+  for (const secret of [
+    'sk-secret-1',
+    'syt_secret_2',
+    'syt_m3',
+    'pw4',
+    'dc5',
+    'syt_h6',
+    'syt_l7',
+    'syt_u8',
+    'syt_e9',
+  ])
+    assert.ok(!out.includes(secret), `${secret} leaked`);
 });

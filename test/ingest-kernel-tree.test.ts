@@ -32,16 +32,42 @@ test('a versioned tree pins docs to its release and sources to its tag', async (
   assert.ok(passages.every((passage) => passage.kernelVersion === '9.8.7-rc1'));
 });
 
+/** The Documentation/ folder of each doc passage (`rust`, `dev-tools`, …; a top-level file as itself). */
+const docFolders = (passages: Passage[]) =>
+  new Set(passages.filter((passage) => passage.kind === 'doc').map((passage) => passage.path.split('/')[1]!));
+
+const NEWCOMER_FOLDERS = ['dev-tools', 'kbuild', 'process', 'rust'];
+
 test('only the newcomer folders of Documentation/ by default, all of it on request', async () => {
   const paths = async (wholeDocumentation: boolean) => {
     const { passages } = await ingestKernelTree(fixtureRoot, { wholeDocumentation, id: 'fixture' });
-    return [...new Set(passages.filter((passage) => passage.kind === 'doc').map((passage) => passage.path))];
+    return [
+      ...new Set(passages.filter((passage) => passage.kind === 'doc').map((passage) => passage.path)),
+    ].sort();
   };
-  assert.deepEqual(await paths(false), ['Documentation/rust/widgets.rst']);
-  assert.deepEqual(await paths(true), [
-    'Documentation/networking/packets.rst',
+  const newcomer = [
+    'Documentation/dev-tools/kunit/widget-tests.rst',
+    'Documentation/kbuild/widget-makefiles.rst',
+    'Documentation/process/changes.rst',
     'Documentation/rust/widgets.rst',
-  ]);
+  ];
+  assert.deepEqual(await paths(false), newcomer);
+  assert.deepEqual(
+    await paths(true),
+    [
+      ...newcomer,
+      'Documentation/admin-guide/widget-params.rst',
+      'Documentation/networking/packets.rst',
+    ].sort(),
+  );
+
+  const { passages } = await ingestKernelTree(fixtureRoot, { id: 'fixture' });
+  assert.deepEqual([...docFolders(passages)].sort(), NEWCOMER_FOLDERS);
+  const changes = find(passages, 'fixture:Documentation/process/changes.rst#rust');
+  assert.deepEqual(changes.sectionPath, ['Minimal Widget Toolchain', 'Rust']);
+  assert.equal(changes.url, 'https://www.kernel.org/doc/html/v9.8/process/changes.html#rust');
+  const kunit = passages.find((passage) => passage.path === 'Documentation/dev-tools/kunit/widget-tests.rst');
+  assert.match(kunit?.text ?? '', /CONFIG_WIDGET_KUNIT_TEST/);
 });
 
 test('samples: module docs and module! as text with the code, Kconfig entries, and the Makefile', async () => {
@@ -145,5 +171,12 @@ test('the Debian 6.1 tree: version from its Makefile, links pinned to it', {
   );
   const facts = passages.find((passage) => passage.kind === 'tool-versions');
   assert.match(facts?.text ?? '', new RegExp(`^Linux ${tree.kernelVersion} needs at least rustc \\d`));
+  assert.deepEqual([...docFolders(passages)].sort(), NEWCOMER_FOLDERS, 'the newcomer folders, nothing else');
+  for (const path of ['Documentation/process/changes.rst', 'Documentation/kbuild/makefiles.rst'])
+    assert.ok(
+      passages.some((passage) => passage.path === path),
+      path,
+    );
+  assert.ok(passages.some((passage) => passage.path.startsWith('Documentation/dev-tools/kunit/')));
   assert.equal(new Set(passages.map((passage) => passage.id)).size, passages.length);
 });

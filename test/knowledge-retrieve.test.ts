@@ -33,6 +33,13 @@ const sources: KnowledgeSources = {
 const kb = await loadKnowledgeBase(sources, { cacheDir: join(work, 'cache'), name: 'trees', log });
 const options = { knowledge: { minConfidence: 0.15, maxSources: 3 }, llm: null, log };
 const service = createKnowledgeService(kb, options);
+const only61 = createKnowledgeService(
+  await loadKnowledgeBase(
+    { ...sources, kernelTrees: [old] },
+    { cacheDir: join(work, 'cache'), name: 'only61', log },
+  ),
+  options,
+);
 const withFaq = createKnowledgeService(
   await loadKnowledgeBase({ ...sources, faqDir }, { cacheDir: join(work, 'cache'), name: 'faq', log }),
   options,
@@ -45,6 +52,28 @@ test('a question naming a kernel version is answered from that version', async (
   assert.match(answer.lead, /1\.62\.0/);
   assert.doesNotMatch(answer.lead, /1\.73\.0/);
   assert.match(answer.citations[0]!.url, /v6\.1\.50/);
+});
+
+test('a question naming a version that is not indexed says which version answers it', async () => {
+  const answer = await only61.ask('on 6.12, which rustc do I need?');
+  assert.equal(answer.kind, 'answer');
+  assert.ok(
+    answer.lead.startsWith('You asked about 6.12, but I only have the 6.1 docs indexed; this is from 6.1.'),
+    answer.lead,
+  );
+  assert.match(answer.lead, /1\.62\.0/);
+  assert.equal(answer.kernelVersion, '6.1.50');
+
+  const both = await service.ask('which rustc does kernel 6.12 need?');
+  assert.match(
+    both.lead,
+    /^You asked about 6\.12, but I only have the 6\.1 and 6\.6 docs indexed; this is from 6\.6\./,
+  );
+  assert.match(both.lead, /1\.73\.0/);
+
+  for (const indexed of ['which rustc does 6.1 need?', 'which rustc do I need?']) {
+    assert.doesNotMatch((await only61.ask(indexed)).lead, /docs indexed/, indexed);
+  }
 });
 
 test('without a version, the newest tree answers, and each section appears once', () => {
@@ -73,6 +102,35 @@ test('questions about other operating systems get "I don\'t know", not a docs du
   const answer = await withFaq.ask('Which Rust crate should I use to write a Windows kernel driver?');
   assert.equal(answer.kind, 'abstain');
   assert.match(answer.details.join('\n'), /zulip/i);
+});
+
+test('off-topic messages get one brief line on what the bot covers, not the abstention', async () => {
+  const messages = [
+    "what's a good pasta recipe?",
+    'who will win the football match',
+    'how do I center a div in CSS',
+    'write me a poem about cats',
+    'What should I eat for dinner tonight?',
+  ];
+  for (const message of messages) {
+    const answer = await withFaq.ask(message);
+    assert.equal(answer.kind, 'smalltalk', message);
+    assert.deepEqual([answer.details, answer.citations, answer.code], [[], [], undefined], message);
+    assert.doesNotMatch(answer.lead, /\n|don't know/, message);
+    assert.match(answer.lead, /Rust in the Linux kernel/, message);
+    assert.match(answer.lead, /place to ask/, message);
+  }
+});
+
+test('a kernel question the docs cannot answer gets the full abstention', async () => {
+  const answer = await service.ask('Can I use async/await in kernel code?');
+  assert.equal(answer.kind, 'abstain');
+  assert.match(answer.lead, /I don't know that one/);
+  const details = answer.details.join('\n');
+  assert.match(details, /rust-for-linux@vger\.kernel\.org/);
+  assert.match(details, /rust-for-linux\.zulipchat\.com/);
+  assert.match(details, /kernel version/);
+  assert.match(details, /exact error/);
 });
 
 test('the FAQ answers alongside the docs', async () => {

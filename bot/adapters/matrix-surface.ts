@@ -122,6 +122,24 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
     return sent.event_id;
   }
 
+  /** The file as an m.file event after the text it belongs to, in the same thread. */
+  async function sendFile(to: ConversationRef, file: { name: string; text: string }, after: string) {
+    const bytes = Buffer.from(file.text);
+    const upload = await retrying(log, 'uploading a file', () =>
+      client.uploadContent(bytes, { name: file.name, type: 'text/plain' }),
+    );
+    const relation = threadRelation(to, after);
+    await sendRaw(to.roomId, EventType.RoomMessage, {
+      msgtype: 'm.file',
+      body: file.name,
+      filename: file.name,
+      url: upload.content_uri,
+      info: { mimetype: 'text/plain', size: bytes.byteLength },
+      'm.mentions': {},
+      ...(relation ? { 'm.relates_to': relation } : {}),
+    });
+  }
+
   return {
     async send(to, content, options: SendOptions = {}): Promise<MessageRef> {
       const relation = threadRelation(to, options.replyTo);
@@ -130,7 +148,9 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
         'm.mentions': mentionsFor(to.roomId, options.replyTo),
         ...(relation ? { 'm.relates_to': relation } : {}),
       };
-      return { conversation: to, messageId: await sendRaw(to.roomId, EventType.RoomMessage, event) };
+      const messageId = await sendRaw(to.roomId, EventType.RoomMessage, event);
+      if (content.file) await sendFile(to, content.file, messageId);
+      return { conversation: to, messageId };
     },
 
     async edit(message, content) {

@@ -119,12 +119,12 @@ export function logMessage(result: JobResult, wholeLog: boolean): RichMessage {
       sources: [],
     };
   }
+  const file = { name: `job-${result.jobId}.log`, text: `${lines.join('\n')}\n` };
   return {
     lead: `The last ${LOG_TAIL_LINES} of ${lines.length} lines of job ${result.jobId}’s log:`,
     code: { language: 'text', text: lines.slice(-LOG_TAIL_LINES).join('\n') },
-    details: [
-      '(The whole log as an attached file is coming to this platform; the terminal chat prints it all.)',
-    ],
+    details: [`(The whole log is in the attached ${file.name}.)`],
     sources: [],
+    file,
   };
 }
