@@ -129,6 +129,7 @@ async function connectRooms(
       dispatcher: dispatcherFor('matrix'),
       log,
       ...(matrix.encryption ? { encryption: {} } : {}),
+      catchUpMs: config.chat.catchUpMinutes * 60_000,
     });
     if (started.ok) stops.push(() => started.value.stop());
     else log.error({ err: started.failure.detail }, `matrix: ${started.failure.logText}`);

@@ -174,6 +174,10 @@ export const configSchema = z.strictObject({
         description:
           'Editing a command or question this soon after sending it re-runs it and edits the reply.',
       }),
+      catchUpMinutes: z.number().int().min(0).max(1440).default(10).meta({
+        description:
+          'At start, Matrix messages this recent that the bot had not answered (sent while it restarted) are answered.',
+      }),
     })
     .prefault({}),
   matrix: z

@@ -75,6 +75,7 @@ const startBot = async () => {
     stateDir,
     allowlist: ['@alice:localhost'],
     dispatcher,
+    catchUpMs: 60_000,
     log,
   });
   assert.ok(started.ok, 'the bot starts');
@@ -231,16 +232,31 @@ test('a .config attachment is fetched; a binary one is refused politely', async 
   assert.match(String((await replyTo(alice, refused)).content.body), /not a text file/);
 });
 
-test('after a restart the bot reuses its session and does not answer what was said while it was away', async () => {
+test('after a restart the bot reuses its session, answers what was asked while it was away, and nothing twice', async () => {
   const before = bot.deviceId;
+  const answeredBefore = await alice.say(room, { msgtype: 'm.text', body: '!help' });
+  await replyTo(alice, answeredBefore);
   await bot.stop();
-  const missed = await alice.say(room, { msgtype: 'm.text', body: 'rfl-onboard: are you there?' });
+  const missed = await alice.say(room, {
+    msgtype: 'm.text',
+    body: 'rfl-onboard: which bindgen does 6.1 need?',
+  });
+  const chatter = await alice.say(room, { msgtype: 'm.text', body: 'brb, coffee' });
   bot = await startBot();
   assert.equal(bot.deviceId, before, 'the stored token is reused: same device');
   assert.equal(JSON.parse(readFileSync(join(stateDir, SESSION_FILE), 'utf8')).deviceId, before);
+  assert.match(String((await replyTo(alice, missed)).content.body), /0\.56\.0/);
   const fresh = await alice.say(room, { msgtype: 'm.text', body: 'rfl-onboard: which rustc does 6.1 need?' });
   await replyTo(alice, fresh);
-  await noReplyWithin(alice, missed, 500);
+  await noReplyWithin(alice, chatter, 300);
+  const repliesTo = (id: string) =>
+    alice.seen.filter(
+      (e) =>
+        e.sender === bot.userId &&
+        relation(e)?.['m.in_reply_to']?.event_id === id &&
+        relation(e)?.rel_type !== 'm.replace',
+    ).length;
+  assert.deepEqual([answeredBefore, missed, fresh].map(repliesTo), [1, 1, 1], 'each answered exactly once');
   const fromBot = alice.seen.filter((e) => e.sender === bot.userId && e.type === 'm.room.message');
   assert.ok(
     fromBot.every((e) => relation(e)?.['m.in_reply_to']?.event_id !== e.id),

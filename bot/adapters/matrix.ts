@@ -1,9 +1,10 @@
 /**
  * The bot in Matrix: logs in (matrix-session.ts), syncs, joins rooms it is invited to from the allowlist,
  * hands room messages, edits, redactions and 👍/👎 reactions to the dispatcher, which answers through
- * matrix-surface.ts in threads. Messages from before it started (the initial sync) and its own are never
- * answered; after a homeserver restart the SDK's sync resumes from where it was, and the dispatcher's
- * durable claims keep a replayed event from being answered twice.
+ * matrix-surface.ts in threads. Its own messages are never answered, and of those from before it started
+ * (the initial sync) only the last `catchUpMs` worth: what was asked while it restarted. After a homeserver
+ * restart the SDK's sync resumes from where it was; the dispatcher's durable claims keep a replayed event,
+ * or one answered before a restart, from being answered twice.
  */
 import {
   ClientEvent,
@@ -38,6 +39,8 @@ export interface MatrixBotOptions extends MatrixCredentials {
   log: Logger;
   /** End-to-end encryption for encrypted rooms and DMs; off when absent. */
   encryption?: EncryptionOptions;
+  /** Messages this much older than the start are still answered (unless answered before); default 0. */
+  catchUpMs?: number;
 }
 
 export interface MatrixBot {
@@ -51,6 +54,11 @@ export interface MatrixBot {
 const UNREADABLE = textMessage(
   'I could not decrypt your last message: your app may not have had my new encryption keys yet. Please send it again.',
 );
+
+/** Events per room the first sync brings, to catch up on; older ones are history. */
+const CATCH_UP_EVENTS = 30;
+/** A message from before the start waits this long for its key: it was likely sent to an earlier device. */
+const CATCH_UP_KEY_WAIT_MS = 2_000;
 
 /** matrix-js-sdk's chatter goes to our log, one level down: its warnings are routine for a bot. */
 function sdkLogger(log: Logger) {
@@ -111,7 +119,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   /** Per room, so answers come in the order the questions were asked. */
   const roomQueues = new Map<string, Promise<void>>();
   let live = false;
-  const startedAt = Date.now();
+  const oldest = Date.now() - (options.catchUpMs ?? 0);
 
   const chatSurface: DispatchSurface = {
     platform: 'matrix',
@@ -131,15 +139,18 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     return raw ? new MatrixEvent(raw) : null;
   }
 
-  async function onTimelineEvent(event: MatrixEvent, room: Room): Promise<void> {
+  async function onTimelineEvent(event: MatrixEvent, room: Room, catchingUp: boolean): Promise<void> {
     if (event.isEncrypted() && !options.encryption) {
       log.warn({ roomId: room.roomId }, 'matrix: an encrypted message, but encryption is off for this bot');
       return;
     }
-    if (!(await readable(client, event, options.encryption ?? {}))) {
+    const keyWait = catchingUp ? { keyWaitMs: CATCH_UP_KEY_WAIT_MS } : {};
+    if (!(await readable(client, event, { ...options.encryption, ...keyWait }))) {
       log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
       // In a DM it was surely meant for the bot: say so rather than stay silent. In a room it may not be.
-      if (isDirectRoom(room, directRooms)) await surface.send({ roomId: room.roomId }, UNREADABLE);
+      // From before the start it was encrypted for an earlier device: asking again would be noise.
+      if (!catchingUp && isDirectRoom(room, directRooms))
+        await surface.send({ roomId: room.roomId }, UNREADABLE);
       return;
     }
     const eventId = event.getId() ?? '';
@@ -171,12 +182,12 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     await dispatcher.message(message, chatSurface);
   }
 
-  function enqueue(event: MatrixEvent, room: Room): void {
+  function enqueue(event: MatrixEvent, room: Room, catchingUp = false): void {
     const id = event.getId();
     if (!id) return;
     const previous = roomQueues.get(room.roomId) ?? Promise.resolve();
     const work = previous
-      .then(() => onTimelineEvent(event, room))
+      .then(() => onTimelineEvent(event, room, catchingUp))
       .catch((error: unknown) =>
         log.error({ err: error, eventId: id }, 'matrix: could not answer a message'),
       );
@@ -214,7 +225,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     // History is not answered: the first sync's events, and older ones a later sync still brings (a room's
     // timeline arrives once the bot has it in view). The age comes from the homeserver: no clock skew.
     if (!live || toStartOfTimeline || !room || data.liveEvent === false) return;
-    if (event.localTimestamp < startedAt) return;
+    if (event.localTimestamp < oldest) return;
     enqueue(event, room);
   });
   client.on(RoomEvent.MyMembership, (room, membership) => {
@@ -235,9 +246,15 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   });
 
   const firstSync = waitForFirstSync(client);
-  await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
+  await client.startClient({ initialSyncLimit: CATCH_UP_EVENTS, lazyLoadMembers: true });
   await firstSync;
   live = true;
+  // What was said while the bot was away: answered now, unless the ledger says it was answered already.
+  for (const room of client.getRooms()) {
+    if (room.getMyMembership() !== 'join') continue;
+    for (const event of room.getLiveTimeline().getEvents())
+      if (event.getSender() !== session.userId && event.localTimestamp >= oldest) enqueue(event, room, true);
+  }
   log.info({ userId: session.userId, deviceId: session.deviceId }, 'matrix: the bot is listening');
 
   return {
