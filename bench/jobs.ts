@@ -3,14 +3,19 @@
  *  1. the bare `make M=` build of the kernel's rust_minimal sample, no sandbox, no queue;
  *  2. the same module sent as `!build` through the chat router → queue (Redis) → worker → sandboxed
  *     build → result message, timed from the message to the result;
- *  3. jobs per minute with one and with two workers (each running one job at a time).
- * Medians of alternating runs; every chat run changes a comment so no result is reused.
+ *  3. jobs per minute with one and with two worker processes (`node jobs/worker.ts`, as operators scale
+ *     out; each running jobs.concurrency jobs at a time, 1 by default).
+ * Medians of alternating runs (the added time: of each chat run minus the bare run before it); every chat
+ * run changes a comment so no result is reused.
  * Uses the configured Redis (started locally if needed) with a queue of its own, removed at the end.
+ * Prints PASS or FAIL for the target (the chat path adds under 10% or under 300 ms to the bare build)
+ * and exits 1 on FAIL.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { MessageRef } from '../bot/capabilities.ts';
@@ -23,12 +28,13 @@ import { findKernelSource } from '../jobs/kernel-source.ts';
 import { type PreparedTree, prepareTree } from '../jobs/kernel-tree.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
 import { JobQueue, type QueueLocation } from '../jobs/queue.ts';
-import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
+import { runWorker } from '../jobs/run-worker.ts';
 import { makeArgs, makeEnv } from '../jobs/toolchain.ts';
 import type { KnowledgeService } from '../knowledge/answer-types.ts';
 
 const log = pino({ level: 'warn' });
 const SAMPLE = 'rust_minimal';
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -112,40 +118,91 @@ function chatPath(queue: JobQueue, config: Config) {
   };
 }
 
+/** A `node jobs/worker.ts` process on the benchmark's queue, resolved once it takes jobs. */
+async function workerProcess(
+  location: QueueLocation,
+): Promise<{ stop: () => Promise<void>; died: Promise<never> }> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['jobs/worker.ts', '--queue', location.queueName, '--prefix', location.prefix, '--grace-seconds', '0'],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        RFL_REDIS_URL: location.redisUrl,
+        RFL_JOBS_PREPARE_TREES_AT_START: 'false',
+        RFL_LOG_LEVEL: 'info',
+        RFL_LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let buffered = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('"job worker started"')) resolve();
+        else if (/"level":(50|60)/.test(line)) process.stderr.write(`worker: ${line}\n`);
+      }
+    });
+    void exited.then((code) => reject(new Error(`a worker process exited (${code}) before it started`)));
+  });
+  await ready;
+  let stopping = false;
+  const died = exited.then((code) => {
+    if (!stopping) throw new Error(`a worker process exited (${code}) during the benchmark`);
+    return new Promise<never>(() => {});
+  });
+  died.catch(() => {}); // observed through Promise.race below
+  return {
+    died,
+    stop: async () => {
+      stopping = true;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function throughput(
   queue: JobQueue,
   location: QueueLocation,
-  config: Config,
   workers: number,
   jobs: number,
   source: string,
 ): Promise<number> {
-  const running: RunningWorker[] = [];
-  for (let i = 0; i < workers; i++) running.push(await runWorker({ config, location, log }));
-  const started = performance.now();
-  const results: Promise<JobResult>[] = [];
-  for (let i = 0; i < jobs; i++) {
-    const done = Promise.withResolvers<JobResult>();
-    const submitted = await queue.submit(
-      {
-        kind: 'build',
-        source: `${source}\n// ${workers} workers, job ${i} ${Date.now()}`,
-        fileName: null,
-        boot: false,
-        kernel: null,
-      },
-      { userId: `user-${i}`, conversation: `room-${i}`, platform: 'terminal' },
-      { progress: () => {}, result: done.resolve },
-    );
-    if (!submitted.ok) throw new Error(JSON.stringify(submitted));
-    results.push(done.promise);
+  const running = await Promise.all(Array.from({ length: workers }, () => workerProcess(location)));
+  try {
+    const started = performance.now();
+    const results: Promise<JobResult>[] = [];
+    for (let i = 0; i < jobs; i++) {
+      const done = Promise.withResolvers<JobResult>();
+      const submitted = await queue.submit(
+        {
+          kind: 'build',
+          source: `${source}\n// ${workers} workers, job ${i} ${Date.now()}`,
+          fileName: null,
+          boot: false,
+          kernel: null,
+        },
+        { userId: `user-${i}`, conversation: `room-${i}`, platform: 'terminal' },
+        { progress: () => {}, result: done.resolve },
+      );
+      if (!submitted.ok) throw new Error(JSON.stringify(submitted));
+      results.push(done.promise);
+    }
+    const finished = await Promise.race([Promise.all(results), ...running.map((worker) => worker.died)]);
+    const elapsedMin = (performance.now() - started) / 60_000;
+    const failed = finished.filter((result) => result.outcome !== 'success');
+    if (failed.length > 0) throw new Error(`${failed.length} jobs failed: ${failed[0]?.summary}`);
+    return jobs / elapsedMin;
+  } finally {
+    await Promise.all(running.map((worker) => worker.stop()));
   }
-  const finished = await Promise.all(results);
-  const elapsedMin = (performance.now() - started) / 60_000;
-  await Promise.all(running.map((worker) => worker.stop(0)));
-  const failed = finished.filter((result) => result.outcome !== 'success');
-  if (failed.length > 0) throw new Error(`${failed.length} jobs failed: ${failed[0]?.summary}`);
-  return jobs / elapsedMin;
 }
 
 async function main(): Promise<number> {
@@ -190,6 +247,7 @@ async function main(): Promise<number> {
     `Linux ${tree.kernelVersion}, ${tree.environment.rustc}; ${SAMPLE}.rs; ${runs} runs each, medians\n`,
   );
 
+  let within = false;
   try {
     const worker = await runWorker({ config, location, log });
     const viaChat = chatPath(queue, config);
@@ -208,7 +266,9 @@ async function main(): Promise<number> {
     await worker.stop(0);
     const bareMs = median(bare);
     const chatMs = median(chat);
-    const added = chatMs - bareMs;
+    // Each chat run against the bare run just before it: load from other work on the machine drifts
+    // slowly and mostly cancels out of a pair, not out of two separate medians.
+    const added = median(chat.map((ms, i) => ms - (bare[i] ?? Number.NaN)));
     console.log('path                                         median      runs (ms)');
     console.log(
       `bare make M= (no sandbox, no queue)          ${bareMs.toFixed(0).padStart(6)} ms   ${bare.map((v) => v.toFixed(0)).join(' ')}`,
@@ -216,24 +276,36 @@ async function main(): Promise<number> {
     console.log(
       `!build: chat → queue → sandbox → result      ${chatMs.toFixed(0).padStart(6)} ms   ${chat.map((v) => v.toFixed(0)).join(' ')}`,
     );
-    const within = added <= Math.max(0.1 * bareMs, 300);
+    const allowed = Math.max(0.1 * bareMs, 300);
+    within = added < allowed;
     console.log(
-      `added: ${added.toFixed(0)} ms (ratio ${(chatMs / bareMs).toFixed(3)}); target under 10% or 300 ms: ${within ? 'met' : 'NOT met'}`,
+      `added: ${added.toFixed(0)} ms (median of paired differences; ${(chatMs - bareMs).toFixed(0)} ms between the medians, ratio ${(chatMs / bareMs).toFixed(3)})`,
+    );
+    console.log(
+      `allowed: under ${allowed.toFixed(0)} ms (10% of the bare build or 300 ms, whichever is more)`,
     );
     console.log(
       `outside the worker's processing (chat, Redis, pickup, delivery): ${median(outside).toFixed(0)} ms median\n`,
     );
 
-    const one = await throughput(queue, location, config, 1, jobCount, sample);
-    const two = await throughput(queue, location, config, 2, jobCount, sample);
+    const one = await throughput(queue, location, 1, jobCount, sample);
+    const two = await throughput(queue, location, 2, jobCount, sample);
     console.log(
-      `throughput, ${jobCount} builds:  1 worker ${one.toFixed(1)} jobs/min   2 workers ${two.toFixed(1)} jobs/min (×${(two / one).toFixed(2)})`,
+      `throughput, ${jobCount} builds, worker processes (node jobs/worker.ts, concurrency ${config.jobs.concurrency}):`,
+    );
+    console.log(
+      `  1 process ${one.toFixed(1)} jobs/min   2 processes ${two.toFixed(1)} jobs/min (×${(two / one).toFixed(2)})\n`,
+    );
+    console.log(
+      within
+        ? `PASS: the chat → queue → sandbox → result path adds ${added.toFixed(0)} ms (< ${allowed.toFixed(0)} ms)`
+        : `FAIL: the chat → queue → sandbox → result path adds ${added.toFixed(0)} ms (target < ${allowed.toFixed(0)} ms)`,
     );
   } finally {
     await queue.queue.obliterate({ force: true });
     await queue.close();
   }
-  return 0;
+  return within ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -71,4 +71,6 @@ export interface JobResult {
   /** The full log, for `!log <job>` and as an attached file where the platform allows. */
   fullLog: string;
   durationMs: number;
+  /** The cache key of the prepared tree the job ran against; absent when it found none. */
+  treeKey?: string;
 }

@@ -29,9 +29,12 @@ export function parseJobId(text: string): string | null {
 
 /**
  * Same user, same code (or config, or sample), same options, same tree: the same job. Trailing
- * whitespace and line endings do not make a new request.
+ * whitespace and line endings do not make a new request. "Same tree" is the prepared tree's cache key
+ * (kernel version, config and toolchain) the --kernel label resolves to when the request comes in, not
+ * the label: a re-provisioned tree makes every request new. `treeKey` is null while no worker has said
+ * which tree a label means.
  */
-export function requestFingerprint(request: JobRequest, userId: string): string {
+export function requestFingerprint(request: JobRequest, userId: string, treeKey: string | null): string {
   const normalise = (text: string) =>
     text
       .replace(/\r\n?/g, '\n')
@@ -44,7 +47,7 @@ export function requestFingerprint(request: JobRequest, userId: string): string 
         ? [request.name, request.boot]
         : [normalise(request.text)];
   return createHash('sha256')
-    .update(JSON.stringify([userId, request.kind, request.kernel ?? 'default', ...parts]))
+    .update(JSON.stringify([userId, request.kind, request.kernel ?? 'default', treeKey ?? '', ...parts]))
     .digest('hex')
     .slice(0, 32);
 }

@@ -7,8 +7,10 @@ import { type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../config/logger.ts';
 import type { JobProgress, JobRequest, JobResult } from './contracts.ts';
+import { requestFingerprint } from './job-id.ts';
 import { cancelChannel, cancelMarker, type JobData, type QueueLocation, queueNamespace } from './queue.ts';
 import { ResultStore } from './result-store.ts';
+import { type TreeKeys, TreeRegistry, treeLabel } from './tree-registry.ts';
 
 export interface ProcessContext {
   jobId: string;
@@ -30,10 +32,18 @@ export interface JobWorkerOptions extends QueueLocation {
   /** How long a job's lock lives without renewal, i.e. how soon a killed worker's job is taken over. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** The trees this worker would build on now, announced to the queue (see tree-registry.ts). */
+  treeKeys?: () => Promise<TreeKeys>;
+  /** How often they are announced again (a tree provisioned meanwhile is seen within this). */
+  treeRefreshMs?: number;
 }
+
+const TREE_REFRESH_MS = 10_000;
 
 export interface JobWorker {
   readonly worker: Worker<JobData, JobResult>;
+  /** Announces the worker's trees now (after a tree was prepared). */
+  refreshTrees(): Promise<void>;
   /**
    * Stops taking jobs and lets the running ones finish; after `graceMs` they are stopped and put back
    * in the queue for another worker. Then closes the connections.
@@ -49,7 +59,17 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     client.on('error', (error) => log.warn({ err: error }, 'worker Redis connection error'));
   }
   const results = new ResultStore(redis, queueNamespace(options), options.resultTtlHours);
+  const registry = new TreeRegistry(redis, queueNamespace(options), options.resultTtlHours);
   let running = 0;
+
+  async function refreshTrees(): Promise<void> {
+    if (!options.treeKeys) return;
+    try {
+      await registry.announce(await options.treeKeys());
+    } catch (error) {
+      log.warn({ err: error }, 'could not announce the kernel trees to the queue');
+    }
+  }
 
   async function run(
     job: Job<JobData, JobResult>,
@@ -81,7 +101,19 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       log.warn({ jobId, summary: result.summary }, 'infrastructure failure; the job will be retried');
       throw new Error(result.summary);
     }
-    await results.save(result, job.data.fingerprint);
+    // The fingerprint names the tree the chat side expected. A result from another tree (re-provisioned
+    // meanwhile) must not answer it: it answers requests on the tree it was really built on.
+    const { request, origin, fingerprint, treeKey } = job.data;
+    const reusableAs =
+      result.treeKey && result.treeKey !== treeKey
+        ? requestFingerprint(request, origin.userId, result.treeKey)
+        : fingerprint;
+    await results.save(result, fingerprint, { reusableAs });
+    if (result.treeKey) {
+      await registry
+        .announce({ [treeLabel(request.kernel)]: result.treeKey })
+        .catch((error: unknown) => log.warn({ err: error }, 'could not announce the kernel tree'));
+    }
     log.info({ jobId, outcome: result.outcome, durationMs: result.durationMs }, 'job finished');
     return result;
   }
@@ -100,10 +132,15 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     if (worker.cancelJob(jobId, CANCELLED)) log.info({ jobId }, 'job cancelled by its user');
   });
   await worker.waitUntilReady();
+  await refreshTrees();
+  const refresher = setInterval(() => void refreshTrees(), options.treeRefreshMs ?? TREE_REFRESH_MS);
+  refresher.unref();
 
   return {
     worker,
+    refreshTrees,
     async close(graceMs) {
+      clearInterval(refresher);
       const closing = worker.close();
       const timer = setTimeout(() => {
         if (running === 0) return;

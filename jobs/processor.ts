@@ -46,10 +46,13 @@ export interface ProcessorOptions {
 export function createProcessor({ tools, limits }: ProcessorOptions) {
   return async function processJob(request: JobRequest, context: ProcessContext): Promise<JobResult> {
     const started = Date.now();
+    let treeKey: string | null = null;
     const finish = (parts: Omit<JobResult, 'jobId' | 'durationMs'>): JobResult => ({
       jobId: context.jobId,
       durationMs: Date.now() - started,
       ...parts,
+      // Which tree this result holds for: reuse of it is limited to requests on the same tree.
+      ...(treeKey ? { treeKey } : {}),
     });
     const lookup = await tools.tree(request.kernel, () => {
       void context.progress({ stage: 'preparing', detail: 'preparing the kernel tree' });
@@ -66,6 +69,7 @@ export function createProcessor({ tools, limits }: ProcessorOptions) {
       });
     }
     const { tree } = lookup;
+    treeKey = tree.key;
 
     if (request.kind === 'check-config') {
       await context.progress({ stage: 'checking', detail: `checking against Linux ${tree.kernelVersion}` });

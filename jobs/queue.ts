@@ -11,6 +11,7 @@ import type { JobOrigin, JobProgress, JobRequest, JobResult } from './contracts.
 import { newJobId, requestFingerprint } from './job-id.ts';
 import { type Admission, Admissions, type Refusal } from './limits.ts';
 import { ResultStore } from './result-store.ts';
+import { TreeRegistry } from './tree-registry.ts';
 
 /** What one queue is called in Redis; tests give every queue its own name. */
 export interface QueueLocation {
@@ -41,6 +42,8 @@ export interface JobData {
   request: JobRequest;
   origin: JobOrigin;
   fingerprint: string;
+  /** The tree key the fingerprint was made with (null: no worker had announced one). */
+  treeKey?: string | null;
 }
 
 /** Tries per job: only infrastructure failures are retried (the processor returns everything else). */
@@ -96,6 +99,7 @@ function noResult(jobId: string, summary: string, body = ''): JobResult {
 export class JobQueue {
   readonly queue: Queue<JobData, JobResult>;
   readonly results: ResultStore;
+  readonly trees: TreeRegistry;
   readonly #events: QueueEvents;
   readonly #redis: Redis;
   readonly #admissions: Admissions;
@@ -112,6 +116,7 @@ export class JobQueue {
     this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
     const namespace = queueNamespace(options);
     this.results = new ResultStore(this.#redis, namespace, options.jobs.resultTtlHours);
+    this.trees = new TreeRegistry(this.#redis, namespace, options.jobs.resultTtlHours);
     this.#admissions = new Admissions(this.#redis, namespace, options.jobs, (id) => this.#isLive(id));
     this.#events.on('progress', ({ jobId, data }) => this.#progress(jobId, data as JobProgress));
     this.#events.on('active', () => void this.#updatePositions());
@@ -135,12 +140,14 @@ export class JobQueue {
   }
 
   async submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission> {
-    const fingerprint = requestFingerprint(request, origin.userId);
+    // The tree the request would be built on now: a result from another tree is not "the same".
+    const treeKey = await this.trees.current(request.kernel);
+    const fingerprint = requestFingerprint(request, origin.userId, treeKey);
     const jobId = newJobId();
     for (;;) {
       const existing = await this.results.claimFingerprint(fingerprint, jobId);
       if (existing === null) break;
-      const reused = await this.#reuse(existing, origin, watcher);
+      const reused = await this.#reuse(existing, origin, watcher, treeKey);
       if (reused) return reused;
       // The job it pointed at is gone without a reusable result.
       await this.results.forgetFingerprint(fingerprint, existing);
@@ -154,7 +161,7 @@ export class JobQueue {
     this.#watch(jobId, origin, watcher);
     await this.queue.add(
       request.kind,
-      { request, origin, fingerprint },
+      { request, origin, fingerprint, treeKey },
       {
         jobId,
         attempts: this.#options.attempts ?? JOB_ATTEMPTS,
@@ -166,9 +173,19 @@ export class JobQueue {
     return { ok: true, status: 'queued', jobId, position: (await this.#position(jobId)) ?? 1 };
   }
 
-  async #reuse(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<Submission | null> {
+  async #reuse(
+    jobId: string,
+    origin: JobOrigin,
+    watcher: JobWatcher,
+    treeKey: string | null,
+  ): Promise<Submission | null> {
     const result = await this.results.get(jobId);
-    if (result) return { ok: true, status: 'cached', jobId, result };
+    if (result) {
+      // Belt and braces: the fingerprint already names the tree, and workers never leave one pointing at
+      // a result from another tree; a result from before the tree was known is not trusted either.
+      if (treeKey !== null && result.treeKey !== treeKey) return null;
+      return { ok: true, status: 'cached', jobId, result };
+    }
     const job = await this.queue.getJob(jobId);
     if (!job || !(await this.#isLive(jobId))) return null;
     this.#watch(jobId, origin, watcher);

@@ -34,12 +34,23 @@ export class ResultStore {
     return `${this.#namespace}:${kind}:${id}`;
   }
 
-  async save(result: JobResult, fingerprint: string): Promise<void> {
+  /**
+   * `reusableAs`: the fingerprint the result really answers when it is not the one the job was submitted
+   * under (it was built on another tree than the chat side expected); that one then points at it instead,
+   * unless another job already has it.
+   */
+  async save(result: JobResult, fingerprint: string, options: { reusableAs?: string } = {}): Promise<void> {
+    const reusableAs = options.reusableAs ?? fingerprint;
     const pipeline = this.#redis
       .multi()
       .set(this.#key('result', result.jobId), JSON.stringify(result), 'EX', this.#ttlSeconds);
     // The fingerprint points at the job from submission on; only a reusable result keeps it.
-    if (!isReusable(result)) this.#forgetIfOwned(pipeline, fingerprint, result.jobId);
+    if (!isReusable(result) || reusableAs !== fingerprint) {
+      this.#forgetIfOwned(pipeline, fingerprint, result.jobId);
+    }
+    if (isReusable(result) && reusableAs !== fingerprint) {
+      pipeline.set(this.#key('request', reusableAs), result.jobId, 'EX', this.#ttlSeconds, 'NX');
+    }
     await pipeline.exec();
   }
 

@@ -37,6 +37,8 @@ export interface RunWorkerOptions {
   /** Tests shorten how soon a killed worker's job is taken over. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** How often the worker's trees are announced to the queue (default 10 s). */
+  treeRefreshMs?: number;
   /** Replaces the real kernel tools (unit tests). */
   tools?: KernelTools;
 }
@@ -61,7 +63,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     log,
     ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+    treeKeys: () => trees.keys(),
+    ...(options.treeRefreshMs ? { treeRefreshMs: options.treeRefreshMs } : {}),
   });
+  // A tree prepared in the background: requests from now on are about it.
+  trees.onReady(() => void jobWorker.refreshTrees());
   log.info({ queue: options.location.queueName, concurrency: config.jobs.concurrency }, 'job worker started');
   return {
     jobWorker,

@@ -10,6 +10,14 @@
  * leaves RLIMIT_NPROC unenforced. Run as another user, bwrap unshares a user namespace as that user (and
  * RLIMIT_NPROC then counts that user's processes).
  *
+ * No nested user namespaces: in one, an unprivileged user is root again over a new mount namespace and can
+ * mount an unsized tmpfs (escaping the scratch cap) or rearrange the filesystem. bwrap's --disable-userns
+ * (user.max_user_namespaces=1 in the sandbox's own user namespace, then one more nested level, so the
+ * kernel refuses any further one with ENOSPC) needs a user namespace of the sandbox's own. As root, a second,
+ * unprivileged bwrap started by setpriv as 65534 makes one, mapping 65534 to itself (so files and
+ * RLIMIT_NPROC still see the real uid 65534), binds the outer sandbox's root as it is and adds no other
+ * namespace; as another user, the one bwrap unshares the user namespace and disables nested ones itself.
+ *
  * Limits: CPU time, address space, processes and file size via prlimit on the command; wall time by
  * killing the process group (bwrap --die-with-parent takes the rest of the sandbox down with it); output
  * by counting bytes on the pipes. Disk: bwrap cannot size a bind mount, and a sized tmpfs at /work would
@@ -67,6 +75,8 @@ const MB = 1024 * 1024;
 const SIGXCPU = 24;
 const SIGXFSZ = 25;
 const DISK_CHECK_MS = 500;
+/** bwrap 0.8's way to make the kernel refuse user namespaces inside the sandbox (needs --unshare-user). */
+const NO_NESTED_USERNS = ['--disable-userns', '--assert-userns-disabled'];
 
 export function outputMarker(limit: number): string {
   return `\n[output cut at ${limit} bytes]\n`;
@@ -96,7 +106,7 @@ function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
       'CAP_SETPCAP',
     );
   } else {
-    args.push('--unshare-all');
+    args.push('--unshare-all', '--unshare-user', ...NO_NESTED_USERNS);
   }
   const made = new Set<string>();
   const mkdirs = (path: string) => {
@@ -128,6 +138,17 @@ function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
         '--clear-groups',
         '--inh-caps=-all',
         '--bounding-set=-all',
+        '--',
+        // The unprivileged inner bwrap: a user namespace of the sandbox's own, nested ones disabled.
+        TOOLS.bwrap,
+        '--unshare-user',
+        ...NO_NESTED_USERNS,
+        '--dev-bind',
+        '/',
+        '/',
+        '--die-with-parent',
+        '--chdir',
+        spec.cwd ?? '/work',
         '--',
       ]
     : [];
@@ -176,7 +197,8 @@ async function chownTree(dir: string, uid: number): Promise<void> {
 /** Lines a tool prints when a limit bit it; rustc's quoted source lines ("12 | ...") are not looked at. */
 const LIMIT_MESSAGES: [LimitHit, RegExp][] = [
   ['cpu', /CPU time limit exceeded/],
-  ['file-size', /File size limit exceeded|No space left on device/],
+  // ENOSPC is also how the kernel refuses a nested user namespace (unshare, clone): not a disk limit.
+  ['file-size', /File size limit exceeded|^(?!.*\b(unshare|clone|namespace)).*No space left on device/],
   ['memory', /memory allocation of \d+ bytes failed|Cannot allocate memory|[Oo]ut of memory/],
   [
     'processes',

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../config/logger.ts';
 import { findPreparedTree, listPreparedTrees, type PreparedTree, prepareTree } from './kernel-tree.ts';
+import type { TreeKeys } from './tree-registry.ts';
 
 export type TreeLookup =
   | { ok: true; tree: PreparedTree }
@@ -14,6 +15,7 @@ export class KernelTrees {
   readonly #cacheDir: string;
   readonly #log: Logger;
   readonly #preparing = new Set<Promise<unknown>>();
+  readonly #onReady: (() => void)[] = [];
 
   constructor(cacheDir: string, log: Logger) {
     this.#cacheDir = cacheDir;
@@ -24,12 +26,31 @@ export class KernelTrees {
   prepare(source: string): void {
     const preparation = prepareTree({ source, cacheDir: this.#cacheDir, log: this.#log })
       .then((result) => {
-        if (result.ok) this.#log.info({ key: result.tree.key, cached: result.cached }, 'kernel tree ready');
-        else this.#log.error({ source }, result.userMessage);
+        if (result.ok) {
+          this.#log.info({ key: result.tree.key, cached: result.cached }, 'kernel tree ready');
+          for (const listener of this.#onReady) listener();
+        } else this.#log.error({ source }, result.userMessage);
       })
       .catch((error: unknown) => this.#log.error({ err: error, source }, 'kernel tree preparation crashed'))
       .finally(() => this.#preparing.delete(preparation));
     this.#preparing.add(preparation);
+  }
+
+  /** Called whenever a preparation started by prepare() has a tree ready. */
+  onReady(listener: () => void): void {
+    this.#onReady.push(listener);
+  }
+
+  /** The key of the tree each label resolves to now, as get() would resolve it: "default" and each series. */
+  async keys(): Promise<TreeKeys> {
+    const keys: TreeKeys = {};
+    const fallback = await findPreparedTree(this.#cacheDir, null);
+    if (fallback) keys.default = fallback.key;
+    for (const series of new Set((await listPreparedTrees(this.#cacheDir)).map((t) => t.series))) {
+      const tree = await findPreparedTree(this.#cacheDir, series);
+      if (tree) keys[series] = tree.key;
+    }
+    return keys;
   }
 
   /** Settles when no preparation is running. */

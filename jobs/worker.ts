@@ -3,6 +3,7 @@
  * process. Start one per machine (or more) against the same Redis (redis.url) to scale out; SIGTERM or
  * SIGINT stops it gracefully: running jobs get the grace period to finish, then go back to the queue.
  * --lock-seconds: how soon another worker takes over the job of a worker that died.
+ * --queue / --prefix: another queue than the bot's (the benchmark runs its own).
  */
 import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
@@ -15,12 +16,16 @@ const { values } = parseArgs({
   options: {
     'grace-seconds': { type: 'string', default: '30' },
     'lock-seconds': { type: 'string', default: '30' },
+    queue: { type: 'string', default: DEFAULT_QUEUE.queueName },
+    prefix: { type: 'string', default: DEFAULT_QUEUE.prefix },
   },
 });
 const graceMs = Number(values['grace-seconds']) * 1000;
 const lockMs = Number(values['lock-seconds']) * 1000;
-if (!(graceMs >= 0 && lockMs >= 1000)) {
-  console.error('usage: node jobs/worker.ts [--grace-seconds 30] [--lock-seconds 30]');
+if (!(graceMs >= 0 && lockMs >= 1000) || !values.queue || !values.prefix) {
+  console.error(
+    'usage: node jobs/worker.ts [--grace-seconds 30] [--lock-seconds 30] [--queue jobs] [--prefix rfl]',
+  );
   process.exit(2);
 }
 
@@ -40,10 +45,7 @@ if (!redis.ok) {
 }
 const worker = await runWorker({
   config,
-  location: {
-    redisUrl: config.redis.url,
-    ...DEFAULT_QUEUE,
-  },
+  location: { redisUrl: config.redis.url, queueName: values.queue, prefix: values.prefix },
   log,
   lockDurationMs: lockMs,
   // Look for dead workers' jobs about as often as their locks expire.

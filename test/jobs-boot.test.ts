@@ -142,3 +142,24 @@ test('a module that floods the kernel log is cut at the output limit and reporte
   assert.match(result.message ?? '', /floods the log/);
   assert.ok(result.moduleLines.some((l) => l.startsWith('flood: flood line')));
 });
+
+test('a module that dereferences a null pointer in init is reported as an oops, with the oops lines', async () => {
+  const module = await built(
+    'nullread',
+    'pr_info!("reading through a null pointer\\n");\n' +
+      '        let byte = unsafe { core::ptr::read_volatile(core::ptr::null::<u8>()) };\n' +
+      '        pr_info!("read {}\\n", byte);\n' +
+      '        Ok(M)',
+  );
+  const result = await boot(module.koPath as string, 'nullread');
+  assert.equal(result.outcome, 'boot-failure', result.console);
+  assert.equal(result.verdict, 'oops', result.moduleLines.join('\n'));
+  const lines = result.moduleLines.join('\n');
+  assert.ok(result.moduleLines.includes('nullread: reading through a null pointer'), lines);
+  assert.ok(!result.moduleLines.some((l) => l.startsWith('nullread: read ')), 'init went no further');
+  assert.match(lines, /^BUG: kernel NULL pointer dereference, address: 0+$/m);
+  assert.match(lines, /^Oops: /m);
+  // tinyconfig has no kallsyms: the faulting instruction is an address in the module area.
+  assert.match(lines, /^RIP: 0010:0xffffffffa[0-9a-f]+$/m);
+  assert.match(lines, /^Kernel panic - not syncing: Fatal exception/m, 'oops=panic ends the guest at once');
+});

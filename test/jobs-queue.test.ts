@@ -3,8 +3,13 @@
  * prepared tree. Results, reuse, limits, quota, cancellation and retries, as the chat user sees them.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CONFIG_FRAGMENT, type PreparedTree, treeKey } from '../jobs/kernel-tree.ts';
 import { refusalText } from '../jobs/limits.ts';
 import type { JobQueue, Submission } from '../jobs/queue.ts';
 import { kernelTools, type RunningWorker } from '../jobs/run-worker.ts';
@@ -23,7 +28,7 @@ import {
   testConfig,
   uniqueLocation,
 } from './helpers/jobs.ts';
-import { preparedTree } from './helpers/prepared-tree.ts';
+import { installTree, preparedTree } from './helpers/prepared-tree.ts';
 
 let redis: Awaited<ReturnType<typeof privateRedis>>;
 const opened: { close(): Promise<void> }[] = [];
@@ -123,6 +128,147 @@ describe('builds through the queue', () => {
     const [a, b] = await Promise.all([first.finished, second.finished]);
     assert.equal(a.outcome, 'success');
     assert.deepEqual(a, b);
+  });
+});
+
+describe('booting through the queue', () => {
+  let queue: JobQueue;
+  before(async () => {
+    ({ queue } = await setUp());
+  });
+
+  test('a --boot build reports building, then booting, then the module’s own kernel lines', async () => {
+    const watcher = new Recorder();
+    queued(await queue.submit(buildRequest(GOOD_MODULE, { boot: true }), origin('boot'), watcher));
+    const result = await watcher.finished;
+    assert.equal(result.outcome, 'success', result.fullLog);
+    const stages = watcher.steps.map((step) => step.stage);
+    const booting = watcher.steps.find((step) => step.stage === 'booting');
+    assert.ok(booting, stages.join(' '));
+    assert.ok(stages.indexOf('building') < stages.indexOf('booting'), stages.join(' '));
+    assert.match(booting.detail ?? '', /^booting Linux 6\.1\.\d+ in QEMU to load hello\.ko$/);
+    assert.match(
+      result.summary,
+      /^✅ built hello\.ko, loaded and unloaded cleanly — Linux 6\.1\.\d+, rustc 1\.\d+\.\d+, bindgen .* \(boot \d+\.\d s\)$/,
+    );
+    assert.deepEqual(
+      result.body.split('\n').filter((line) => !/taints kernel/.test(line)),
+      ['hello: Hello from Rust (init)', 'hello: Goodbye from Rust (exit)'],
+    );
+    assert.match(result.fullLog, /--- QEMU console ---/);
+  });
+
+  test('a sample job with boot: true builds and boots the in-tree rust_minimal sample', async () => {
+    const watcher = new Recorder();
+    const request = { kind: 'sample' as const, name: 'rust_minimal', boot: true, kernel: null };
+    queued(await queue.submit(request, origin('sampler'), watcher));
+    const result = await watcher.finished;
+    assert.equal(result.outcome, 'success', result.fullLog);
+    assert.ok(watcher.steps.some((step) => step.stage === 'booting'));
+    assert.match(result.summary, /^✅ built rust_minimal\.ko, loaded and unloaded cleanly — Linux 6\.1\./);
+    assert.deepEqual(
+      result.body.split('\n').filter((line) => !/taints kernel/.test(line)),
+      [
+        'rust_minimal: Rust minimal sample (init)',
+        'rust_minimal: Am I built-in? false',
+        'rust_minimal: My numbers are [72, 108, 200]',
+        'rust_minimal: Rust minimal sample (exit)',
+      ],
+    );
+  });
+});
+
+describe('reuse follows the prepared tree, not the --kernel label', () => {
+  let tree: PreparedTree;
+  /** The key `npm run provision` gives the same kernel with one more sample in the config fragment. */
+  let otherKey: string;
+  const cacheDirs: string[] = [];
+  before(async () => {
+    tree = await preparedTree();
+    otherKey = treeKey({
+      kernelVersion: tree.kernelVersion,
+      sourceDir: tree.sourceDir,
+      configFragment: [...CONFIG_FRAGMENT, 'CONFIG_SAMPLE_RUST_PRINT=m'],
+      versions: tree.environment,
+    });
+    assert.notEqual(otherKey, tree.key);
+  });
+  after(() => {
+    for (const dir of cacheDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A worker whose cache dir holds the prepared tree under its own key. */
+  async function onTree(treeRefreshMs: number) {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'rfl-trees-'));
+    cacheDirs.push(cacheDir);
+    const installed = await installTree(tree, cacheDir, tree.key);
+    const config = { ...testConfig(), cacheDir };
+    const location = uniqueLocation(redis.url);
+    const queue = await openQueue(location, config);
+    opened.push(queue);
+    const worker = await startWorker(location, config, { treeRefreshMs });
+    workers.push(worker);
+    /** Re-provisioning: the tree in `from` replaced by one under `key`; returns its dir. */
+    const reprovision = async (from: string, key: string) => {
+      await rm(from, { recursive: true, force: true });
+      return installTree(tree, cacheDir, key);
+    };
+    return { queue, worker, installed, reprovision };
+  }
+
+  async function announced(queue: JobQueue, key: string) {
+    for (let waited = 0; (await queue.trees.current(null)) !== key; waited += 100) {
+      assert.ok(waited < 5000, `the worker never announced ${key}`);
+      await sleep(100);
+    }
+  }
+
+  test('after re-provisioning another tree, an identical request is built again, then reused there', async () => {
+    const { queue, installed, reprovision } = await onTree(200);
+    assert.equal(await queue.trees.current(null), tree.key, 'announced when the worker started');
+    assert.equal(await queue.trees.current('6.1'), tree.key);
+    const request = buildRequest(`${GOOD_MODULE}// tree identity\n`);
+    const first = new Recorder();
+    const firstId = queued(await queue.submit(request, origin(), first));
+    assert.equal((await first.finished).treeKey, tree.key);
+    const reused = await queue.submit(request, origin(), new Recorder());
+    assert.ok(reused.ok && reused.status === 'cached' && reused.jobId === firstId, JSON.stringify(reused));
+
+    await reprovision(installed, otherKey);
+    await announced(queue, otherKey);
+    const rebuilt = new Recorder();
+    const secondId = queued(await queue.submit(request, origin(), rebuilt));
+    assert.notEqual(secondId, firstId);
+    const result = await rebuilt.finished;
+    assert.equal(result.outcome, 'success', result.fullLog);
+    assert.equal(result.treeKey, otherKey);
+    const again = await queue.submit(request, origin(), new Recorder());
+    assert.ok(again.ok && again.status === 'cached' && again.jobId === secondId, JSON.stringify(again));
+    assert.equal(await queue.trees.current('6.1'), otherKey, '--kernel 6.1 names the same tree');
+  });
+
+  test('a job that ran on another tree than it was submitted for answers requests on that tree only', async () => {
+    // No periodic refresh: the queue still believes in the first tree when the request comes in.
+    const { queue, worker, installed, reprovision } = await onTree(3_600_000);
+    const request = buildRequest(`${GOOD_MODULE}// submitted for one tree, built on another\n`);
+    const moved = await reprovision(installed, otherKey);
+    assert.equal(await queue.trees.current(null), tree.key);
+    const watcher = new Recorder();
+    const firstId = queued(await queue.submit(request, origin(), watcher));
+    const result = await watcher.finished;
+    assert.equal(result.outcome, 'success', result.fullLog);
+    assert.equal(result.treeKey, otherKey);
+    assert.equal(await queue.trees.current(null), otherKey, 'the job told the queue which tree it found');
+    // It answers identical requests on the tree it was really built on...
+    const reused = await queue.submit(request, origin(), new Recorder());
+    assert.ok(reused.ok && reused.status === 'cached' && reused.jobId === firstId, JSON.stringify(reused));
+    // ...but back on the first tree, the result built on the other one must not pass for it.
+    await reprovision(moved, tree.key);
+    await worker.jobWorker.refreshTrees();
+    assert.equal(await queue.trees.current(null), tree.key);
+    const again = await queue.submit(request, origin(), new Recorder());
+    assert.ok(again.ok && again.status === 'queued', JSON.stringify(again));
+    assert.notEqual(again.jobId, firstId);
   });
 });
 

@@ -94,6 +94,31 @@ test('there is no network: a TCP connection to the host loopback fails', async (
   assert.equal(connections, 0);
 });
 
+test('no nested user namespace: unshare fails, so no unsized tmpfs can be mounted over /tmp', async () => {
+  // Before the fix, `unshare -Urm` made the sandbox user root over a new mount namespace: a tmpfs the size
+  // of host RAM at /tmp, past the scratch cap.
+  const run = await sh(
+    "unshare -U true && echo USERNS-OK; unshare -Urm sh -c 'mount -t tmpfs none /tmp && echo MOUNTED'; " +
+      'unshare -Ur true && echo ROOT-MAP-OK; df -k /tmp | tail -1; echo END',
+  );
+  assert.equal(run.exitCode, 0, run.output);
+  assert.doesNotMatch(run.output, /USERNS-OK|MOUNTED|ROOT-MAP-OK/);
+  assert.match(run.output, /unshare failed/);
+  // /tmp is still the sized tmpfs.
+  const size = /^\S+\s+(\d+)\s/m.exec(run.output.split('\n').find((line) => /\/tmp$/.test(line)) ?? '');
+  assert.equal(Number(size?.[1]), limits.fileSizeMb * 1024, run.output);
+  // The refusal (ENOSPC from the namespace count) is not mistaken for the disk limit.
+  assert.equal(run.limitHit, null);
+  const plain = await sh('unshare -U true');
+  assert.notEqual(plain.exitCode, 0, plain.output);
+  assert.equal(plain.limitHit, null);
+  // Nor from a program calling unshare(2) itself rather than through the tool.
+  const direct = await sh(
+    `perl -e 'syscall(272, 0x10000000) == 0 ? print "UNSHARED\n" : print "refused: $!\n"'`,
+  );
+  assert.match(direct.output, /refused: No space left on device/);
+});
+
 test('wall time: the whole process group is killed', async () => {
   const started = Date.now();
   const run = await sh('sleep 97 & sleep 98', {}, { wallSeconds: 1 });
@@ -123,6 +148,24 @@ test('CPU time, memory, processes and file size limits each stop the command and
   assert.equal(processes.limitHit, 'processes');
   const bigFile = await sh('head -c 20000000 /dev/zero > /work/big', {}, { fileSizeMb: 4 });
   assert.equal(bigFile.limitHit, 'file-size');
+});
+
+test('a fork bomb is contained: the process limit stops it and nothing of it outlives the run', async () => {
+  const started = Date.now();
+  const run = await sh('rflbomb() { rflbomb | rflbomb; }; rflbomb', {}, { processes: 32, wallSeconds: 5 });
+  assert.ok(run.limitHit === 'processes' || run.limitHit === 'wall', `${run.limitHit}\n${run.output}`);
+  assert.ok(Date.now() - started < 8000);
+  await new Promise((done) => setTimeout(done, 200));
+  const leftovers = readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('rflbomb');
+      } catch {
+        return false;
+      }
+    });
+  assert.deepEqual(leftovers, []);
 });
 
 test('many files under the per-file limit still hit the scratch size cap', async () => {

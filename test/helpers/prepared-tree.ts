@@ -2,6 +2,8 @@
  * The project's prepared kernel tree for tests that build real modules: prepared with the default config's
  * cache dir (so `npm run provision`, CI and every test file share it), paid for once, then instant.
  */
+import { copyFile, mkdir, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../config/logger.ts';
 import type { Config } from '../../config/schema.ts';
@@ -34,4 +36,17 @@ async function prepare(): Promise<PreparedTree> {
 export function preparedTree(): Promise<PreparedTree> {
   prepared ??= prepare();
   return prepared;
+}
+
+/**
+ * Puts the prepared tree into another cache dir under a given key, as `npm run provision` would leave a
+ * tree of that key: its stamp, and its build dir (linked, not copied: the same real, buildable tree).
+ * Tests give a tree another identity this way without building a second kernel.
+ */
+export async function installTree(tree: PreparedTree, cacheDir: string, key: string): Promise<string> {
+  const dir = join(cacheDir, 'trees', key);
+  await mkdir(dir, { recursive: true });
+  await copyFile(join(dirname(tree.buildDir), 'stamp.json'), join(dir, 'stamp.json'));
+  await symlink(tree.buildDir, join(dir, 'build'));
+  return dir;
 }
