@@ -1,11 +1,12 @@
 /**
  * What the chat side must remember beyond one message, behind one interface with a Redis implementation
  * (durable, shared by every bot instance) and an in-memory one (the terminal, or a bot without Redis):
- * which events were handled, which replies answer which message, the answers feedback is about, and how
- * many messages a user sent this minute.
+ * which events were handled, which replies answer which message, the answers feedback is about, the jobs
+ * whose result is still owed, and how many messages a user sent this minute.
  */
 import type { Redis } from 'ioredis';
 import type { MessageRef } from './capabilities.ts';
+import type { OwedJob } from './commands/job-reply.ts';
 
 /** The bot's messages that answer one user message, for re-running it on an edit or removing them. */
 export interface ReplyRecord {
@@ -39,6 +40,11 @@ export interface ChatLedger {
   rate(botMessageKey: string, userId: string, rating: Rating): Promise<boolean>;
   /** The ratings of an answer by user. */
   ratings(botMessageKey: string): Promise<Record<string, Rating>>;
+  /** A job whose result is still to be sent on `platform`, until `settle`. */
+  owe(platform: string, job: OwedJob): Promise<void>;
+  settle(platform: string, jobId: string): Promise<void>;
+  /** The jobs still owed on `platform`, oldest first (those older than results are kept are dropped). */
+  owed(platform: string): Promise<OwedJob[]>;
 }
 
 const DAY_S = 24 * 3600;
@@ -47,6 +53,13 @@ const CLAIM_TTL_S = 7 * DAY_S;
 const REPLY_TTL_S = 7 * DAY_S;
 const ANSWER_TTL_S = 90 * DAY_S;
 const MINUTE_S = 60;
+/** Results are kept a week by default (jobs.resultTtlHours); an older obligation can no longer be met. */
+const OWED_MAX_AGE_MS = 7 * DAY_S * 1000;
+
+const current = (jobs: OwedJob[]) =>
+  jobs
+    .filter((job) => Date.now() - job.submittedAt < OWED_MAX_AGE_MS)
+    .sort((a, b) => a.submittedAt - b.submittedAt);
 
 export class RedisChatLedger implements ChatLedger {
   readonly #redis: Redis;
@@ -107,6 +120,22 @@ export class RedisChatLedger implements ChatLedger {
 
   async ratings(botMessageKey: string): Promise<Record<string, Rating>> {
     return (await this.#redis.hgetall(this.#key('ratings', botMessageKey))) as Record<string, Rating>;
+  }
+
+  async owe(platform: string, job: OwedJob): Promise<void> {
+    await this.#redis.hset(this.#key('owed', platform), job.jobId, JSON.stringify(job));
+  }
+
+  async settle(platform: string, jobId: string): Promise<void> {
+    await this.#redis.hdel(this.#key('owed', platform), jobId);
+  }
+
+  async owed(platform: string): Promise<OwedJob[]> {
+    const all = Object.values(await this.#redis.hgetall(this.#key('owed', platform)));
+    const jobs = all.map((raw) => JSON.parse(raw) as OwedJob);
+    const kept = current(jobs);
+    for (const stale of jobs.filter((job) => !kept.includes(job))) await this.settle(platform, stale.jobId);
+    return kept;
   }
 }
 
@@ -169,6 +198,21 @@ export class MemoryChatLedger implements ChatLedger {
 
   async ratings(botMessageKey: string): Promise<Record<string, Rating>> {
     return this.#get(`ratings:${botMessageKey}`) ?? {};
+  }
+
+  readonly #owed = new Map<string, Map<string, OwedJob>>();
+
+  async owe(platform: string, job: OwedJob): Promise<void> {
+    const jobs = this.#owed.get(platform) ?? new Map<string, OwedJob>();
+    this.#owed.set(platform, jobs.set(job.jobId, job));
+  }
+
+  async settle(platform: string, jobId: string): Promise<void> {
+    this.#owed.get(platform)?.delete(jobId);
+  }
+
+  async owed(platform: string): Promise<OwedJob[]> {
+    return current([...(this.#owed.get(platform)?.values() ?? [])]);
   }
 }
 

@@ -2,7 +2,8 @@
  * The chat behaviour every platform shares, between the adapters and the router: each event handled
  * once (claims in the ledger survive restarts), per-user rate limits, the bot's replies remembered per
  * user message so that editing it re-runs it and edits the earlier replies and deleting it removes them,
- * and 👍/👎 recorded as feedback on the answer it was given on. Adapters only translate their events.
+ * 👍/👎 recorded as feedback on the answer it was given on, and jobs' results still owed when the bot
+ * stopped delivered when it is back. Adapters only translate their events.
  */
 import type { Logger } from '../config/logger.ts';
 import type {
@@ -13,6 +14,8 @@ import type {
   SendOptions,
 } from './capabilities.ts';
 import type { ChatLedger, Rating, ReplyRecord } from './chat-ledger.ts';
+import type { JobQueueClient, Replies } from './commands/command.ts';
+import { type JobObligations, resumeJob } from './commands/job-reply.ts';
 import type { ConversationRef, IncomingMessage } from './message.ts';
 import { type RichMessage, textMessage } from './rich-message.ts';
 import type { ChatSurface, Router } from './router.ts';
@@ -27,6 +30,8 @@ export interface DispatcherOptions {
   /** Edits later than this after the first answer are not re-run. */
   editWindowMs: number;
   log: Logger;
+  /** The job queue, to finish jobs owed from before a restart; null without one. */
+  jobs?: Pick<JobQueueClient, 'follow'> | null;
 }
 
 /** A platform's surface, with removal where the platform can delete or redact the bot's messages. */
@@ -44,6 +49,8 @@ export interface Dispatcher {
   deleted(messageId: string, surface: DispatchSurface): Promise<void>;
   /** A 👍/👎 on one of the bot's messages; false when it is not an answer or the rating is not new. */
   feedback(botMessageId: string, userId: string, rating: Rating): Promise<boolean>;
+  /** Once connected: follows the jobs owed on this platform, whose results then go out once. */
+  resume(surface: DispatchSurface): Promise<number>;
 }
 
 const slowDown = (perMinute: number) =>
@@ -54,6 +61,10 @@ const slowDown = (perMinute: number) =>
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { router, ledger, platform, log } = options;
   const key = (id: string) => `${platform}:${id}`;
+  const obligations: JobObligations = {
+    owe: (job) => ledger.owe(platform, job),
+    settle: (jobId) => ledger.settle(platform, jobId),
+  };
 
   /**
    * A surface whose sends for `message` are remembered as they happen (a job's result comes long after
@@ -75,7 +86,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       },
       edit: (ref, content) => surface.sender.edit(ref, content),
     };
-    return { surface: { ...surface, sender }, refs, unused: pending };
+    return { surface: { ...surface, sender, obligations }, refs, unused: pending };
   }
 
   /** Runs the message through the router; the earlier replies' messages that the new run did not reuse. */
@@ -161,5 +172,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return isNew;
   }
 
-  return { message, edited, deleted, feedback };
+  async function resume(surface: DispatchSurface) {
+    const queue = options.jobs;
+    if (!queue) return 0;
+    const owed = await ledger.owed(platform);
+    for (const job of owed) {
+      const replies: Replies = {
+        send: (content) => surface.sender.send(job.conversation, content, { replyTo: job.replyTo }),
+        edit: (ref, content) => surface.sender.edit(ref, content),
+        track: (work) => surface.track(work),
+        obligations,
+      };
+      await resumeJob(job, replies, queue, log).catch((error: unknown) =>
+        log.error({ err: error, jobId: job.jobId }, 'could not resume an owed job'),
+      );
+    }
+    if (owed.length > 0) log.info({ jobs: owed.length }, 'following the jobs owed from before the restart');
+    return owed.length;
+  }
+
+  return { message, edited, deleted, feedback, resume };
 }

@@ -115,6 +115,7 @@ async function connectRooms(
       userMessagesPerMinute: config.chat.userMessagesPerMinute,
       editWindowMs: config.chat.editWindowSeconds * 1000,
       log: log.child({ platform }),
+      jobs: services.jobQueue,
     });
   const stops: (() => Promise<void>)[] = [];
   const { matrix, discord } = config;

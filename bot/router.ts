@@ -17,6 +17,7 @@ import {
   type Replies,
 } from './commands/command.ts';
 import { defaultCommands } from './commands/index.ts';
+import type { JobObligations } from './commands/job-reply.ts';
 import { ConversationMemory } from './conversation-memory.ts';
 import type { Failure } from './failure.ts';
 import { cleanIncomingText, DEFAULT_MAX_MESSAGE_CHARS } from './input.ts';
@@ -43,6 +44,8 @@ export interface ChatSurface {
   attachments?: AttachmentFetcher;
   /** More replies come until `work` settles (see Replies.track). */
   track(work: Promise<unknown>): void;
+  /** Remembers jobs still owed a result (see Replies.obligations). */
+  obligations?: JobObligations;
 }
 
 export interface Router {
@@ -113,6 +116,7 @@ export function createRouter(options: RouterOptions): Router {
       send: (content) => surface.sender.send(message.conversation, content, { replyTo: message.id }),
       edit: (ref, content) => surface.sender.edit(ref, content),
       track: (work) => surface.track(work),
+      ...(surface.obligations ? { obligations: surface.obligations } : {}),
     };
   }
 

@@ -195,6 +195,28 @@ export class JobQueue {
     return { ok: true, status: 'attached', jobId, progress };
   }
 
+  /**
+   * Picks up a job submitted before a restart of the chat side: its result reaches `watcher` once for
+   * `origin`, whether the job is still running or finished meanwhile. 'delivered' when that destination
+   * already got it (the earlier process sent it before it stopped).
+   */
+  async follow(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<'following' | 'delivered'> {
+    if (await this.results.wasDelivered(jobId, destinationOf(origin))) return 'delivered';
+    // Watched first: a result that lands while we look is delivered through the event, not missed.
+    this.#watch(jobId, origin, watcher);
+    const result = await this.results.get(jobId);
+    if (result) await this.#deliver(result);
+    else if (!(await this.#isLive(jobId))) {
+      const failed = (await this.queue.getJobState(jobId)) === 'failed';
+      await this.#deliver(
+        failed
+          ? noResult(jobId, `❌ job ${jobId} failed on my side. Please try again later.`)
+          : noResult(jobId, `⏹ job ${jobId} ended while I was restarting, and its result has expired.`),
+      );
+    }
+    return 'following';
+  }
+
   async #refusal(admission: Exclude<Admission, { ok: true }>): Promise<Refusal> {
     if (admission.reason !== 'user') return admission;
     const busy = await this.queue.getJob(admission.busyJobId);
@@ -304,14 +326,7 @@ export class JobQueue {
     this.#watchers.delete(result.jobId);
     for (const { origin, watcher } of watchers) {
       await this.#admissions.release(origin, result.jobId);
-      if (
-        await this.results.claimDelivery(
-          result.jobId,
-          `${origin.platform}:${origin.conversation}:${origin.userId}`,
-        )
-      ) {
-        watcher.result(result);
-      }
+      if (await this.results.claimDelivery(result.jobId, destinationOf(origin))) watcher.result(result);
     }
     if (this.#watchers.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
@@ -320,6 +335,9 @@ export class JobQueue {
     return LIVE_STATES.has(await this.queue.getJobState(jobId));
   }
 }
+
+/** Where a result goes: one delivery per job and destination. */
+const destinationOf = (origin: JobOrigin) => `${origin.platform}:${origin.conversation}:${origin.userId}`;
 
 function isProgress(value: Job['progress']): value is JobProgress {
   return typeof value === 'object' && value !== null && 'stage' in value;

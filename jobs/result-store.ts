@@ -82,6 +82,11 @@ export class ResultStore {
     );
   }
 
+  /** Whether claimDelivery was won for this job and destination. */
+  async wasDelivered(jobId: string, destination: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#key('delivered', `${jobId}:${destination}`))) === 1;
+  }
+
   /** True for exactly one caller per job and destination, however many times the result arrives. */
   async claimDelivery(jobId: string, destination: string): Promise<boolean> {
     const set = await this.#redis.set(

@@ -30,6 +30,10 @@ class RecordingQueue implements JobQueueClient {
   async result() {
     return null;
   }
+
+  async follow() {
+    return 'following' as const;
+  }
 }
 
 const queue = new RecordingQueue();

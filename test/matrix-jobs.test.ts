@@ -1,25 +1,28 @@
 /**
  * Jobs in a Matrix room, as a newcomer runs them: a `!build` with a code block against the real
  * prepared 6.1 tree (one progress message edited as the job moves, then the result in the thread),
- * `!log` with the whole log as a file, and a homeserver restart in the middle of a boot job.
+ * `!log` with the whole log as a file, a homeserver restart in the middle of a boot job, and the bot
+ * itself restarting while a job runs or after it finished: the result is owed, and arrives once.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { Preset } from 'matrix-js-sdk';
 import { type MatrixBot, startMatrixBot } from '../bot/adapters/matrix.ts';
-import { MemoryChatLedger } from '../bot/chat-ledger.ts';
+import { RedisChatLedger } from '../bot/chat-ledger.ts';
 import { createDispatcher } from '../bot/dispatcher.ts';
 import { createRouter } from '../bot/router.ts';
-import type { JobQueue } from '../jobs/queue.ts';
+import type { JobQueue, QueueLocation } from '../jobs/queue.ts';
 import type { KnowledgeService } from '../knowledge/answer-types.ts';
 import {
   GOOD_MODULE,
   log,
   openQueue,
   privateRedis,
+  slowModule,
   startWorker,
   testConfig,
   uniqueLocation,
@@ -27,6 +30,7 @@ import {
 import { preparedTree } from './helpers/prepared-tree.ts';
 import {
   Newcomer,
+  type RegisteredUser,
   type SeenEvent,
   type Synapse,
   startSynapse,
@@ -45,26 +49,25 @@ const knowledge: KnowledgeService = {
 const config = testConfig({ perUserConcurrent: 10 });
 
 let redis: Awaited<ReturnType<typeof privateRedis>>;
-let queue: JobQueue;
+let location: QueueLocation;
 let synapse: Synapse;
-let bot: MatrixBot;
+let botUser: RegisteredUser;
 let alice: Newcomer;
 let room: string;
-const stops: (() => Promise<void>)[] = [];
+const stateDir = mkdtempSync(join(tmpdir(), 'rfl-matrix-jobs-'));
+let stopWorker: () => Promise<void>;
 
-before(async () => {
-  await preparedTree();
-  redis = await privateRedis();
-  const location = uniqueLocation(redis.url);
-  queue = await openQueue(location, config);
-  const worker = await startWorker(location, config);
-  stops.push(
-    () => worker.stop(0),
-    () => queue.close(),
-  );
-  synapse = await startSynapse();
-  const botUser = await synapse.register('rfl-jobs');
-  alice = await Newcomer.start(synapse, await synapse.register('alice'));
+/** One bot process: its own connection to the queue and to Matrix; the ledger is the shared Redis. */
+interface BotProcess {
+  bot: MatrixBot;
+  queue: JobQueue;
+  stop(): Promise<void>;
+}
+let current: BotProcess;
+
+async function startBotProcess(): Promise<BotProcess> {
+  const queue = await openQueue(location, config);
+  const ledgerRedis = new Redis(redis.url);
   const router = createRouter({
     knowledge,
     chat: { commandPrefix: '!', botName: 'rfl-onboard' },
@@ -73,23 +76,46 @@ before(async () => {
   });
   const dispatcher = createDispatcher({
     router,
-    ledger: new MemoryChatLedger(),
+    ledger: new RedisChatLedger(ledgerRedis, `rfltest:chat:${process.pid}`),
     platform: 'matrix',
     userMessagesPerMinute: 100,
     editWindowMs: 300_000,
     log,
+    jobs: queue,
   });
   const started = await startMatrixBot({
     homeserverUrl: synapse.baseUrl,
     userId: botUser.userId,
     password: botUser.password,
-    stateDir: mkdtempSync(join(tmpdir(), 'rfl-matrix-jobs-')),
+    stateDir,
     allowlist: [alice.userId],
     dispatcher,
     log,
   });
   assert.ok(started.ok);
-  bot = started.value;
+  const bot = started.value;
+  return {
+    bot,
+    queue,
+    async stop() {
+      await bot.stop();
+      await queue.close();
+      ledgerRedis.disconnect();
+    },
+  };
+}
+
+before(async () => {
+  await preparedTree();
+  redis = await privateRedis();
+  location = uniqueLocation(redis.url);
+  const worker = await startWorker(location, config);
+  stopWorker = () => worker.stop(0);
+  synapse = await startSynapse();
+  botUser = await synapse.register('rfl-jobs');
+  alice = await Newcomer.start(synapse, await synapse.register('alice'));
+  current = await startBotProcess();
+  const bot = current.bot;
   room = (await alice.client.createRoom({ preset: Preset.PublicChat, invite: [bot.userId] })).room_id;
   // Three people: a room (answers go in threads), not a DM.
   const bob = await synapse.register('bob');
@@ -116,15 +142,15 @@ before(async () => {
 
 after(async () => {
   alice?.stop();
-  await bot?.stop();
-  for (const stop of stops) await stop();
+  await current?.stop();
+  await stopWorker?.();
   await redis?.stop();
   await synapse?.stop();
 });
 
 type Relation = { rel_type?: string; event_id?: string; 'm.in_reply_to'?: { event_id: string } };
 const relation = (event: SeenEvent) => (event.content['m.relates_to'] ?? {}) as Relation;
-const fromBot = (event: SeenEvent) => event.sender === bot.userId && event.type === 'm.room.message';
+const fromBot = (event: SeenEvent) => event.sender === botUser.userId && event.type === 'm.room.message';
 
 /** The bot's first message in reply to `question` (the job's progress message). */
 const firstReply = (question: string) =>
@@ -210,7 +236,7 @@ test('!log sends the whole log as a file in the thread', async () => {
   });
   const text = await download.text();
   assert.equal(text.match(/warning: unused variable/g)?.length, 20, 'every warning, not just the tail');
-  assert.equal(text, (await queue.result(jobId))?.fullLog.trimEnd().concat('\n'));
+  assert.equal(text, (await current.queue.result(jobId))?.fullLog.trimEnd().concat('\n'));
 });
 
 test('a homeserver restart in the middle of a boot job: the result still arrives, once', async () => {
@@ -231,4 +257,57 @@ test('a homeserver restart in the middle of a boot job: the result still arrives
     (e) => fromBot(e) && relation(e).event_id === question && /^[✅❌]/u.test(String(e.content.body)),
   );
   assert.equal(results.length, 1, 'exactly one result');
+});
+
+/** The results in the thread of `question`, as Alice has seen them so far. */
+const resultsFor = (question: string) =>
+  alice.seen.filter(
+    (e) => fromBot(e) && relation(e).event_id === question && /^[✅❌]/u.test(String(e.content.body)),
+  );
+
+test('the bot restarts while a job runs: the restarted bot delivers its result, once', async () => {
+  const question = await alice.say(room, {
+    msgtype: 'm.text',
+    body: build(slowModule('bot restart, running')),
+  });
+  const progress = await firstReply(question);
+  await current.stop();
+  current = await startBotProcess();
+  const result = await resultIn(question, 120_000);
+  assert.match(String(result.content.body), /^✅ built hello\.ko/);
+  for (
+    let waited = 0;
+    !versions(progress.id).some((text) => /done in/.test(text)) && waited < 10_000;
+    waited += 100
+  )
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.match(versions(progress.id).at(-1)!, /done in/, 'the old progress message is finished too');
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(resultsFor(question).length, 1);
+});
+
+test('a job finishes while the bot is down: its result is sent when the bot is back, once', async () => {
+  const question = await alice.say(room, {
+    msgtype: 'm.text',
+    body: build(`${GOOD_MODULE}\n// finished while away`),
+  });
+  const progress = await firstReply(question);
+  const jobId = /\[job (\w+)\]/.exec(versions(progress.id)[0]!)?.[1] ?? '';
+  await current.stop();
+  const queue = await openQueue(location, config);
+  try {
+    for (let waited = 0; !(await queue.result(jobId)) && waited < 60_000; waited += 200)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(await queue.result(jobId), 'the job finished while the bot was away');
+  } finally {
+    await queue.close();
+  }
+  assert.equal(resultsFor(question).length, 0);
+  current = await startBotProcess();
+  assert.match(String((await resultIn(question, 60_000)).content.body), /^✅ built hello\.ko/);
+  // A third start owes nothing any more.
+  await current.stop();
+  current = await startBotProcess();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.equal(resultsFor(question).length, 1);
 });

@@ -553,6 +553,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     await client.rest.put(route, { body }).catch(logFailure(`could not register slash commands at ${route}`));
   }
   log.info({ user: client.user?.tag, guilds: guildIds.length || 'global' }, 'connected to Discord');
+  await dispatcher.resume(channelSurface);
 
   return {
     chat,

@@ -256,6 +256,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
       if (event.getSender() !== session.userId && event.localTimestamp >= oldest) enqueue(event, room, true);
   }
   log.info({ userId: session.userId, deviceId: session.deviceId }, 'matrix: the bot is listening');
+  await dispatcher.resume(chatSurface);
 
   return {
     ok: true,

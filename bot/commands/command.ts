@@ -9,6 +9,7 @@ import type { ConversationMemory } from '../conversation-memory.ts';
 import type { Result } from '../failure.ts';
 import type { IncomingMessage } from '../message.ts';
 import type { RichMessage } from '../rich-message.ts';
+import type { JobObligations } from './job-reply.ts';
 
 export interface CommandContext {
   message: IncomingMessage;
@@ -35,6 +36,8 @@ export interface Replies {
   edit(ref: MessageRef, content: RichMessage): Promise<void>;
   /** More replies come until `work` settles: an adapter that ends (the piped terminal) waits for it. */
   track(work: Promise<unknown>): void;
+  /** Where jobs still owed a result are remembered, so a restarted bot delivers them; none in the terminal. */
+  obligations?: JobObligations;
 }
 
 /** The job queue as commands use it (jobs/queue.ts's JobQueue). */
@@ -42,6 +45,7 @@ export interface JobQueueClient {
   submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission>;
   cancel(jobId: string, userId: string): Promise<string>;
   result(jobId: string): Promise<JobResult | null>;
+  follow(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<'following' | 'delivered'>;
 }
 
 export interface Jobs {
