@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { Command } from '../bot/commands/command.ts';
 import { defaultCommands } from '../bot/commands/index.ts';
 import type { KnowledgeService } from '../knowledge/answer-types.ts';
-import { type BotOnFake, eventually, fixtureKnowledge, startBotOnFake } from './helpers/fake-discord/bot.ts';
+import { type BotOnFake, discordKnowledge, eventually, startBotOnFake } from './helpers/fake-discord/bot.ts';
 import type { RecordedRequest } from './helpers/fake-discord/index.ts';
 
 const CREATE_MESSAGE = /^\/channels\/\d+\/messages$/;
@@ -31,7 +31,7 @@ let knowledge: KnowledgeService;
 let env: BotOnFake;
 
 before(async () => {
-  knowledge = await fixtureKnowledge();
+  knowledge = await discordKnowledge();
   env = await startBotOnFake(knowledge, { router: { commands: [...defaultCommands(), linesCommand] } });
 });
 after(() => env.stop());

@@ -10,7 +10,7 @@ import { configSchema } from '../config/schema.ts';
 import type { JobRequest } from '../jobs/contracts.ts';
 import { newJobId } from '../jobs/job-id.ts';
 import type { JobWatcher } from '../jobs/queue.ts';
-import { type BotOnFake, eventually, fixtureKnowledge, startBotOnFake } from './helpers/fake-discord/bot.ts';
+import { type BotOnFake, discordKnowledge, eventually, startBotOnFake } from './helpers/fake-discord/bot.ts';
 import type { RecordedRequest } from './helpers/fake-discord/index.ts';
 
 class RecordingQueue implements JobQueueClient {
@@ -41,7 +41,7 @@ const limits = { ...configSchema.parse({}).jobs, maxSourceKb: 4 };
 let env: BotOnFake;
 
 before(async () => {
-  env = await startBotOnFake(await fixtureKnowledge(), { router: { jobs: { queue, limits } } });
+  env = await startBotOnFake(await discordKnowledge(), { router: { jobs: { queue, limits } } });
 });
 after(() => env.stop());
 

@@ -150,6 +150,48 @@ test('CPU time, memory, processes and file size limits each stop the command and
   assert.equal(bigFile.limitHit, 'file-size');
 });
 
+test('memory is limited for the run as a whole: four processes of 200 MB under a 256 MB limit are stopped', async () => {
+  // Each dd fits the per-process address-space limit (RLIMIT_AS, 256 MB), touches a 200 MB buffer and then
+  // blocks writing it into a pipe nobody reads: 800 MB resident across the run. Before the run-wide
+  // watchdog this slept to the end unnoticed (exit 0, no limit).
+  const started = Date.now();
+  const run = await sh(
+    'for i in 1 2 3 4; do (dd if=/dev/zero bs=200M count=1 status=none | sleep 15) & done; wait; echo SURVIVED',
+    {},
+    { memoryMb: 256, wallSeconds: 20 },
+  );
+  assert.equal(run.limitHit, 'memory', run.output);
+  assert.doesNotMatch(run.output, /SURVIVED/);
+  assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+  // Processes that stay under the limit together are left alone.
+  const fits = await sh(
+    'for i in 1 2; do (dd if=/dev/zero bs=80M count=1 status=none | sleep 2) & done; wait; echo FITS',
+    {},
+    { memoryMb: 256 },
+  );
+  assert.equal(fits.limitHit, null, fits.output);
+  assert.match(fits.output, /FITS/);
+});
+
+test("each run has its own process budget: one run's fork bomb does not starve a concurrent run", async () => {
+  // Both runs get 32 processes. The first forks until its budget is full and keeps it full for 4 s;
+  // meanwhile the other run starts 24 sleepers and waits for them. Before per-run uids both ran as
+  // 65534, whose processes RLIMIT_NPROC counts machine-wide, and the second run could not fork.
+  const bomb = sh('while :; do sleep 4 & done 2>/dev/null', {}, { processes: 32, wallSeconds: 4 });
+  await new Promise((done) => setTimeout(done, 1000));
+  const busy = await sh(
+    'for i in $(seq 24); do sleep 1 & done; wait && echo ALL-FORKED; id -u',
+    {},
+    { processes: 32 },
+  );
+  const bombed = await bomb;
+  assert.ok(bombed.limitHit === 'processes' || bombed.limitHit === 'wall', `${bombed.limitHit}`);
+  assert.equal(busy.exitCode, 0, busy.output);
+  assert.equal(busy.limitHit, null, busy.output);
+  assert.match(busy.output, /ALL-FORKED/);
+  assert.ok(bombed.durationMs > busy.durationMs, 'the bomb was still running while the other run forked');
+});
+
 test('a fork bomb is contained: the process limit stops it and nothing of it outlives the run', async () => {
   const started = Date.now();
   const run = await sh('rflbomb() { rflbomb | rflbomb; }; rflbomb', {}, { processes: 32, wallSeconds: 5 });

@@ -10,13 +10,7 @@ import { after, before, test } from 'node:test';
 import { EventType, Preset, RelationType } from 'matrix-js-sdk';
 import { type MatrixBot, startMatrixBot } from '../bot/adapters/matrix.ts';
 import { SESSION_FILE } from '../bot/adapters/matrix-session.ts';
-import { MemoryChatLedger } from '../bot/chat-ledger.ts';
-import { createDispatcher } from '../bot/dispatcher.ts';
-import { createRouter } from '../bot/router.ts';
-import { createLogger } from '../config/logger.ts';
-import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
-import { createKnowledgeService } from '../knowledge/service.ts';
-import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { fixtureChat, fixtureKnowledge, log } from './helpers/chat-fixture.ts';
 import {
   Newcomer,
   type RegisteredUser,
@@ -28,37 +22,10 @@ import {
 
 unrefSdkRequestTimers();
 
-const log = createLogger({
-  logLevel: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent',
-  logFormat: 'json',
-});
-const work = mkdtempSync(join(tmpdir(), 'rfl-matrix-'));
-const tree = writeKernelTree(join(work, 'linux-6.1'), {
-  version: '6.1.50',
-  rustc: '1.62.0',
-  bindgen: '0.56.0',
-  configNote: 'On this series it sits in the first menu.',
-});
-const kb = await loadKnowledgeBase(
-  { kernelTrees: [tree], markdownTrees: [], faqDir: null, wholeDocumentation: false },
-  { cacheDir: join(work, 'cache'), name: 'matrix', log },
-);
-const knowledge = createKnowledgeService(kb, {
-  knowledge: { minConfidence: 0.15, maxSources: 3 },
-  llm: null,
-  log,
-});
-const router = createRouter({ knowledge, chat: { commandPrefix: '!', botName: 'rfl-onboard' }, log });
+const knowledge = await fixtureKnowledge('matrix');
 /** Kept across the bot's restarts, as Redis keeps it (bot-dispatcher.test.ts runs it on Redis). */
-const ledger = new MemoryChatLedger();
-const dispatcher = createDispatcher({
-  router,
-  ledger,
-  platform: 'matrix',
-  userMessagesPerMinute: 100,
-  editWindowMs: 300_000,
-  log,
-});
+const { ledger, dispatcher } = fixtureChat(knowledge, 'matrix');
+const work = mkdtempSync(join(tmpdir(), 'rfl-matrix-'));
 const stateDir = join(work, 'state');
 
 let synapse: Synapse;
