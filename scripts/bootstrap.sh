@@ -18,6 +18,7 @@ packages=(
   make gcc flex bison bc libelf-dev libssl-dev cpio
   qemu-system-x86 busybox-static  # booting a built module
   bubblewrap                      # the sandbox for untrusted code
+  python3-venv                    # the tests' Synapse homeserver, installed from PyPI into a venv
 )
 
 missing=()

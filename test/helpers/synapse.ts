@@ -25,7 +25,9 @@ const run = promisify(execFile);
 
 const CACHE_DIR =
   process.env.RFL_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rfl-onboard');
-export const SYNAPSE_VENV = join(CACHE_DIR, 'synapse-venv');
+/** The homeserver the tests were written against; a newer one is taken deliberately, by changing this. */
+const SYNAPSE_VERSION = '1.163.2';
+export const SYNAPSE_VENV = join(CACHE_DIR, `synapse-venv-${SYNAPSE_VERSION}`);
 /** Present once the install finished: a half-built venv is never mistaken for a usable one. */
 const INSTALLED_MARK = 'rfl-onboard-installed';
 const START_TIMEOUT_MS = 60_000;
@@ -60,9 +62,13 @@ export async function ensureSynapseVenv(): Promise<string> {
   const building = `${SYNAPSE_VENV}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   await run('python3', ['-m', 'venv', building]);
-  await run(join(building, 'bin/python'), ['-m', 'pip', 'install', '--quiet', 'matrix-synapse'], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await run(
+    join(building, 'bin/python'),
+    ['-m', 'pip', 'install', '--quiet', `matrix-synapse==${SYNAPSE_VERSION}`],
+    {
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   writeFileSync(join(building, INSTALLED_MARK), `${new Date().toISOString()}\n`);
   try {
     // `python -m` finds the venv from the interpreter's location, so the renamed venv still works.
