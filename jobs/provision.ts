@@ -1,6 +1,7 @@
 /**
  * `npm run provision [-- --kernel <src>] [--no-boot]`: finds the kernel source, prepares its Rust-enabled
- * tree (progress on stderr) and prints what it found. A second run prints the cached tree at once.
+ * tree and those of `kernel.extraTrees` (progress on stderr), and prints what it found. A second run
+ * prints the cached trees at once.
  */
 import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
@@ -36,7 +37,6 @@ async function main(): Promise<number> {
   }
   const { config } = loaded;
   const log = createLogger({ logLevel: 'warn', logFormat: config.logFormat }, { interactive: true });
-  const started = Date.now();
   const source = await findKernelSource({
     src: values.kernel ?? config.kernel.src,
     cacheDir: config.cacheDir,
@@ -46,19 +46,25 @@ async function main(): Promise<number> {
     console.error(source.userMessage);
     return 1;
   }
-  const result = await prepareTree({
-    source: source.path,
-    cacheDir: config.cacheDir,
-    log,
-    boot: !values['no-boot'],
-    onProgress: (text) => console.error(`… ${text}`),
-  });
-  if (!result.ok) {
-    console.error(result.userMessage);
-    return 1;
+  // The default tree, then the other configured versions (unless one source was named).
+  const sources = [source.path, ...(values.kernel ? [] : config.kernel.extraTrees.map((tree) => tree.path))];
+  let failed = 0;
+  for (const path of sources) {
+    const started = Date.now();
+    const result = await prepareTree({
+      source: path,
+      cacheDir: config.cacheDir,
+      log,
+      boot: !values['no-boot'],
+      onProgress: (text) => console.error(`… ${text}`),
+    });
+    if (result.ok) console.log(report(result.tree, result.cached, (Date.now() - started) / 1000));
+    else {
+      console.error(`${path}: ${result.userMessage}`);
+      failed += 1;
+    }
   }
-  console.log(report(result.tree, result.cached, (Date.now() - started) / 1000));
-  return 0;
+  return failed === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();
