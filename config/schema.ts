@@ -81,7 +81,8 @@ export const configSchema = z.strictObject({
         description: 'Wall-clock limit of one QEMU boot; a guest that hangs longer is reported as a hang.',
       }),
       memoryLimitMb: z.number().int().min(256).max(65536).default(2048).meta({
-        description: 'Address-space limit of each process in the sandbox.',
+        description:
+          'Memory of one sandboxed run, all its processes together (and the address-space limit of each).',
       }),
       maxProcesses: z.number().int().min(16).max(4096).default(256).meta({
         description: 'Processes the sandbox may run at once.',
@@ -177,6 +178,14 @@ export const configSchema = z.strictObject({
       catchUpMinutes: z.number().int().min(0).max(1440).default(10).meta({
         description:
           'At start, Matrix messages this recent that the bot had not answered (sent while it restarted) are answered.',
+      }),
+    })
+    .prefault({}),
+  activity: z
+    .strictObject({
+      retentionDays: z.number().int().min(1).max(3650).default(90).meta({
+        description:
+          'How long questions, feedback and jobs are kept in Redis for the digest (people only as salted hashes).',
       }),
     })
     .prefault({}),

@@ -4,18 +4,21 @@
  * /work, a scrubbed environment, an unprivileged uid and resource limits.
  *
  * Identity: run as root (the worker's usual case), bwrap keeps the initial user namespace and the command
- * drops to uid/gid 65534 with setpriv, so it is a real unprivileged user: root-only files stay unreadable
- * and RLIMIT_NPROC counts that uid's processes (sandboxes running at once on a machine share the budget).
- * A user namespace mapping root to 65534 would make every root-owned bind look like the sandbox's own and
- * leaves RLIMIT_NPROC unenforced. Run as another user, bwrap unshares a user namespace as that user (and
- * RLIMIT_NPROC then counts that user's processes).
+ * drops with setpriv to a uid/gid of the run's own, SANDBOX_UID_BASE + a slot no other sandbox on the
+ * machine holds at the time (a lock file per slot under SLOT_DIR, see leaseUid), so it is a real
+ * unprivileged user owning nothing on the host: root-only files stay unreadable, and whatever the kernel
+ * counts per uid (processes against RLIMIT_NPROC, inotify instances, pending signals…) is counted per run
+ * rather than shared by every sandbox on the machine. The uid needs no passwd entry. A user namespace
+ * mapping root to the sandbox uid would make every root-owned bind look like the sandbox's own and leaves
+ * RLIMIT_NPROC unenforced. Run as another user, bwrap unshares a user namespace as that user (and the
+ * kernel's per-uid counts are then that user's).
  *
  * No nested user namespaces: in one, an unprivileged user is root again over a new mount namespace and can
  * mount an unsized tmpfs (escaping the scratch cap) or rearrange the filesystem. bwrap's --disable-userns
  * (user.max_user_namespaces=1 in the sandbox's own user namespace, then one more nested level, so the
  * kernel refuses any further one with ENOSPC) needs a user namespace of the sandbox's own. As root, a second,
- * unprivileged bwrap started by setpriv as 65534 makes one, mapping 65534 to itself (so files and
- * RLIMIT_NPROC still see the real uid 65534), binds the outer sandbox's root as it is and adds no other
+ * unprivileged bwrap started by setpriv as the run's uid makes one, mapping that uid to itself (so files
+ * and RLIMIT_NPROC still see the real uid), binds the outer sandbox's root as it is and adds no other
  * namespace; as another user, the one bwrap unshares the user namespace and disables nested ones itself.
  *
  * Limits: CPU time, address space, processes and file size via prlimit on the command; wall time by
@@ -23,16 +26,36 @@
  * by counting bytes on the pipes. Disk: bwrap cannot size a bind mount, and a sized tmpfs at /work would
  * lose the built .ko with the sandbox, so /work is the host scratch dir under RLIMIT_FSIZE plus a size
  * check every half second (over the cap kills the run); /tmp is a tmpfs of the same size.
+ *
+ * Memory: RLIMIT_AS is per process, so N processes could hold N times the limit, and cgroups are not
+ * ours to use. A watchdog sums, every MEMORY_CHECK_MS, the memory the whole run holds (runMemoryKb: the
+ * anonymous and shmem pages resident in each of its processes, found through the sandbox's own /proc,
+ * which lists exactly its pid namespace, daemonized processes included; plus what /tmp holds) and kills
+ * the run like the wall-time limit when the sum passes the limit. RLIMIT_AS stays as the backstop for a
+ * single process growing faster than the watchdog looks. Not seen: memory no process maps (SysV shm
+ * segments left unattached, memfds held only by a descriptor, pipe and socket buffers).
  */
 import { spawn } from 'node:child_process';
-import { type Dirent, existsSync } from 'node:fs';
+import {
+  type Dirent,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statfsSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface SandboxLimits {
   wallSeconds: number;
   cpuSeconds: number;
-  /** Address space of each process. */
+  /** Memory of the whole run (resident, all its processes together), and address space of each process. */
   memoryMb: number;
   processes: number;
   /** Largest file, and the size of /work (summed) and of /tmp. */
@@ -68,13 +91,24 @@ export interface SandboxRun {
   durationMs: number;
 }
 
-export const SANDBOX_UID = 65534;
+/**
+ * Run as root, each run gets uid (and gid) SANDBOX_UID_BASE + slot. The range is in what systemd lists
+ * as unused (1879048192-2147352575): above /etc/subuid's default ranges (100000-600100000), so no
+ * rootless container's uids are the sandbox's, and below 2^31.
+ */
+export const SANDBOX_UID_BASE = 2_000_000_000;
+export const SANDBOX_UID_SLOTS = 1024;
+/** One lock file per slot in use, shared by every worker process on the machine (root-only). */
+const SLOT_DIR = existsSync('/run') ? '/run/rfl-sandbox-uids' : '/tmp/rfl-sandbox-uids';
 const TOOLS = { bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit' };
 const SYSTEM_DIRS = ['/usr', '/bin', '/lib', '/lib64', '/etc/alternatives'];
 const MB = 1024 * 1024;
 const SIGXCPU = 24;
 const SIGXFSZ = 25;
 const DISK_CHECK_MS = 500;
+const MEMORY_CHECK_MS = 150;
+/** How long a killed run's processes may take to die before the run is reported (and its uid freed). */
+const DRAIN_MS = 2000;
 /** bwrap 0.8's way to make the kernel refuse user namespaces inside the sandbox (needs --unshare-user). */
 const NO_NESTED_USERNS = ['--disable-userns', '--assert-userns-disabled'];
 
@@ -89,8 +123,10 @@ function ancestors(path: string): string[] {
   return out;
 }
 
-function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
+/** uid null: not root, no uid to drop to (bwrap unshares a user namespace as the worker's user). */
+function bwrapArgs(spec: SandboxSpec, uid: number | null): string[] {
   const { limits } = spec;
+  const asRoot = uid !== null;
   const args = ['--die-with-parent', '--new-session', '--clearenv'];
   // As root: every namespace but the user one, so setpriv can become a real unprivileged uid.
   if (asRoot) {
@@ -133,8 +169,8 @@ function bwrapArgs(spec: SandboxSpec, asRoot: boolean): string[] {
   const drop = asRoot
     ? [
         TOOLS.setpriv,
-        `--reuid=${SANDBOX_UID}`,
-        `--regid=${SANDBOX_UID}`,
+        `--reuid=${uid}`,
+        `--regid=${uid}`,
         '--clear-groups',
         '--inh-caps=-all',
         '--bounding-set=-all',
@@ -194,6 +230,239 @@ async function chownTree(dir: string, uid: number): Promise<void> {
   }
 }
 
+const isPid = (name: string) => /^\d+$/.test(name);
+
+/** Fields of <procDir>/<pid>/stat after the command name: [0] state, [1] ppid, [19] start time. */
+function procStat(pid: number | string, procDir = '/proc'): string[] | null {
+  try {
+    const stat = readFileSync(`${procDir}/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+let ownToken: string | null = null;
+let tmpCount = 0;
+
+/** "<pid> <start time>": who holds a slot, told apart from a later process given the same pid. */
+function slotToken(): string {
+  ownToken ??= `${process.pid} ${procStat(process.pid)?.[19]}\n`;
+  return ownToken;
+}
+
+function holderAlive(token: string): boolean {
+  const [pid, start] = token.trim().split(' ');
+  return pid !== undefined && isPid(pid) && start !== undefined && procStat(pid)?.[19] === start;
+}
+
+function uidHasProcesses(uid: number): boolean {
+  const line = new RegExp(`^Uid:\\s+${uid}\\s`, 'm');
+  for (const name of readdirSync('/proc')) {
+    if (!isPid(name)) continue;
+    try {
+      if (line.test(readFileSync(`/proc/${name}/status`, 'latin1'))) return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
+}
+
+/** Creates the lock with its content in one step (link fails if it exists), so no reader sees it empty. */
+function takeSlot(lock: string): boolean {
+  const tmp = join(SLOT_DIR, `.${process.pid}-${++tmpCount}.tmp`);
+  writeFileSync(tmp, slotToken(), { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(tmp, lock);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+/**
+ * Removes a lock whose holder is dead (a worker killed mid-run), unless processes of its uid somehow
+ * outlived it. Moved aside before it is removed: if another worker reclaimed and took the slot between
+ * our read and the move, what was moved is its lock, and goes back.
+ */
+function reclaimSlot(lock: string, uid: number): boolean {
+  let seen: string;
+  try {
+    seen = readFileSync(lock, 'latin1');
+  } catch {
+    return true; // released meanwhile
+  }
+  if (holderAlive(seen) || uidHasProcesses(uid)) return false;
+  const aside = join(SLOT_DIR, `.${process.pid}-${++tmpCount}.stale`);
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return false;
+  }
+  const moved = readFileSync(aside, 'latin1');
+  if (moved !== seen) {
+    try {
+      linkSync(aside, lock);
+    } catch {
+      // taken again already
+    }
+  }
+  unlinkSync(aside);
+  return moved === seen;
+}
+
+let nextSlot = process.pid % SANDBOX_UID_SLOTS;
+
+/**
+ * A uid no other sandbox on the machine runs as until release(): synchronous, so runs started at once in
+ * this process cannot pick the same slot between a check and a take, and the lock files settle it between
+ * processes.
+ */
+function leaseUid(): { uid: number; release: () => void } | string {
+  try {
+    mkdirSync(SLOT_DIR, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      return `The build sandbox cannot keep its uid locks in ${SLOT_DIR}: ${(error as Error).message}`;
+    }
+  }
+  const dir = lstatSync(SLOT_DIR);
+  if (!dir.isDirectory() || dir.uid !== 0 || (dir.mode & 0o022) !== 0) {
+    return `The build sandbox will not use ${SLOT_DIR} for its uid locks: not a root-only directory.`;
+  }
+  try {
+    for (let i = 0; i < SANDBOX_UID_SLOTS; i++) {
+      const slot = (nextSlot + i) % SANDBOX_UID_SLOTS;
+      const uid = SANDBOX_UID_BASE + slot;
+      const lock = join(SLOT_DIR, `${slot}.lock`);
+      if (!takeSlot(lock) && !(reclaimSlot(lock, uid) && takeSlot(lock))) continue;
+      nextSlot = (slot + 1) % SANDBOX_UID_SLOTS;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          if (readFileSync(lock, 'latin1') === slotToken()) unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      };
+      return { uid, release };
+    }
+  } catch (error) {
+    return `The build sandbox could not lease a uid: ${(error as Error).message}`;
+  }
+  return `All ${SANDBOX_UID_SLOTS} sandbox uids are in use on this machine; the job was not run.`;
+}
+
+interface SandboxInit {
+  /** The sandbox's pid 1 while it lives; found on first use (a /proc scan) once bwrap has forked it. */
+  pid(): { pid: number; start: string } | null;
+  /** Resolves once that pid 1 has exited: its pid namespace, every other process of the run, went first. */
+  exited(withinMs: number): Promise<void>;
+}
+
+/**
+ * The sandbox's pid 1 is the one child of the outer bwrap, which itself stays in our pid namespace. Known
+ * by its start time too, so a pid reused after the run cannot be taken for it.
+ */
+function sandboxInit(bwrapPid: number): SandboxInit {
+  let found: { pid: number; start: string } | null = null;
+  /** Its stat while it runs (not a zombie yet), else null. */
+  const running = () => {
+    const stat = found ? procStat(found.pid) : null;
+    return stat && stat[19] === found?.start && stat[0] !== 'Z' && stat[0] !== 'X' ? stat : null;
+  };
+  return {
+    pid() {
+      if (found) return running() ? found : null;
+      const parent = String(bwrapPid);
+      for (const name of readdirSync('/proc')) {
+        const stat = isPid(name) ? procStat(name) : null;
+        if (stat?.[1] === parent && stat[19] !== undefined) {
+          found = { pid: Number(name), start: stat[19] };
+          return found;
+        }
+      }
+      return null;
+    },
+    async exited(withinMs) {
+      const until = Date.now() + withinMs;
+      while (running() && Date.now() < until) await new Promise((done) => setTimeout(done, 10));
+    },
+  };
+}
+
+const RSS_ANON = /^RssAnon:\s+(\d+) kB/m;
+const RSS_SHMEM = /^RssShmem:\s+(\d+) kB/m;
+const kb = (status: string, field: RegExp) => Number(field.exec(status)?.[1] ?? 0);
+
+/**
+ * kB of memory the run holds: anonymous and shmem pages resident in each of its processes (file-backed
+ * pages, libraries mostly, are shared with the host and the kernel can drop them, so they are not summed
+ * once per process), plus what its /tmp tmpfs holds. Pss from smaps_rollup would split pages shared
+ * between processes fairly but walks the page tables (30 ms for a 1.5 GB process here); status is a
+ * counter read (40 us). The processes are read through the sandbox's own /proc (/proc/<init>/root/proc,
+ * the procfs of its pid namespace), which lists all of them, processes that daemonized and were
+ * reparented to the sandbox's pid 1 included, and nothing else. null: no such /proc, because the run
+ * ended, or because bwrap is still setting it up (until pivot_root, its root, /proc and /tmp are the
+ * host's: its pid 1 is another process, which tells them apart).
+ */
+function runMemoryKb(init: { pid: number; start: string }): number | null {
+  const root = `/proc/${init.pid}/root`;
+  if (procStat(1, `${root}/proc`)?.[19] !== init.start) return null;
+  let names: string[];
+  try {
+    names = readdirSync(`${root}/proc`);
+  } catch {
+    return null;
+  }
+  let total = 0;
+  for (const name of names) {
+    if (!isPid(name)) continue;
+    try {
+      const status = readFileSync(`${root}/proc/${name}/status`, 'latin1');
+      total += kb(status, RSS_ANON) + kb(status, RSS_SHMEM);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  try {
+    const tmp = statfsSync(`${root}/tmp`);
+    total += ((tmp.blocks - tmp.bfree) * tmp.bsize) / 1024;
+  } catch {
+    // the run ended
+  }
+  return total;
+}
+
+/**
+ * Calls `over` once the run's memory passes limitMb; the returned function stops watching. Checks every
+ * MEMORY_CHECK_MS, less often when a check is slow (a run of hundreds of processes), so that watching
+ * costs at most about 5% of a core.
+ */
+function watchMemory(init: SandboxInit, limitMb: number, over: () => void): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  const check = () => {
+    const started = performance.now();
+    const pid1 = init.pid();
+    const used = pid1 === null ? null : runMemoryKb(pid1);
+    if (used !== null && used > limitMb * 1024) {
+      over();
+      return;
+    }
+    timer = setTimeout(check, Math.max(MEMORY_CHECK_MS, 20 * (performance.now() - started)));
+  };
+  timer = setTimeout(check, MEMORY_CHECK_MS);
+  return () => {
+    if (timer) clearTimeout(timer);
+  };
+}
+
 /** Lines a tool prints when a limit bit it; rustc's quoted source lines ("12 | ...") are not looked at. */
 const LIMIT_MESSAGES: [LimitHit, RegExp][] = [
   ['cpu', /CPU time limit exceeded/],
@@ -240,19 +509,27 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
     );
   }
   if (spec.signal?.aborted) return { ...notRun(''), infrastructure: null, cancelled: true };
-  if (asRoot) {
+  if (!asRoot) return runAs(spec, null);
+  const lease = leaseUid();
+  if (typeof lease === 'string') return notRun(lease);
+  try {
     try {
-      await chownTree(spec.scratch, SANDBOX_UID);
+      await chownTree(spec.scratch, lease.uid);
       // bwrap enters /work with its capabilities already dropped: it needs the search bit, not more.
       await chmod(spec.scratch, 0o711);
     } catch (error) {
       return notRun(`The build sandbox could not use its scratch dir: ${(error as Error).message}`);
     }
+    return await runAs(spec, lease.uid);
+  } finally {
+    lease.release();
   }
+}
 
+async function runAs(spec: SandboxSpec, uid: number | null): Promise<SandboxRun> {
   const { limits } = spec;
   const started = Date.now();
-  const child = spawn(TOOLS.bwrap, bwrapArgs(spec, asRoot), {
+  const child = spawn(TOOLS.bwrap, bwrapArgs(spec, uid), {
     detached: true, // its own process group, killed as a whole
     env: {},
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -263,9 +540,14 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
   let limitHit: LimitHit | null = null;
   let cancelled = false;
 
+  const init = child.pid ? sandboxInit(child.pid) : null;
+  let killed = false;
   const stop = (reason: LimitHit | 'cancel') => {
     if (reason === 'cancel') cancelled = true;
     else limitHit ??= reason;
+    // Known before bwrap goes, so that the end of the run can wait for its pid 1.
+    if (!killed) init?.pid();
+    killed = true;
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
     } catch {
@@ -291,6 +573,7 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
   const wall = setTimeout(() => stop('wall'), limits.wallSeconds * 1000);
   const onAbort = () => stop('cancel');
   spec.signal?.addEventListener('abort', onAbort, { once: true });
+  const unwatchMemory = init ? watchMemory(init, limits.memoryMb, () => stop('memory')) : () => {};
   let checking = false;
   const disk = setInterval(async () => {
     if (checking) return;
@@ -305,7 +588,11 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
   });
   clearTimeout(wall);
   clearInterval(disk);
+  unwatchMemory();
   spec.signal?.removeEventListener('abort', onAbort);
+  // Killing bwrap kills its pid 1 (--die-with-parent), which takes the pid namespace down, but the pipes
+  // may close before the last process is gone: the run (and its uid) is over once that pid 1 has exited.
+  if (killed) await init?.exited(DRAIN_MS);
 
   let output = Buffer.concat(chunks).toString('utf8');
   if (truncated) output += outputMarker(limits.outputBytes);

@@ -4,7 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { runSandboxed, type SandboxLimits, type SandboxSpec } from '../jobs/sandbox.ts';
+import {
+  runSandboxed,
+  SANDBOX_UID_BASE,
+  SANDBOX_UID_SLOTS,
+  type SandboxLimits,
+  type SandboxSpec,
+} from '../jobs/sandbox.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'rfl-sandbox-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -163,6 +169,14 @@ test('memory is limited for the run as a whole: four processes of 200 MB under a
   assert.equal(run.limitHit, 'memory', run.output);
   assert.doesNotMatch(run.output, /SURVIVED/);
   assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+  // Daemonized (setsid, parent gone, reparented to the sandbox's pid 1) processes are counted too.
+  const daemons = await sh(
+    "for i in 1 2 3 4; do setsid sh -c '(dd if=/dev/zero bs=200M count=1 status=none | sleep 15) &'; done; sleep 15",
+    {},
+    { memoryMb: 256, wallSeconds: 20 },
+  );
+  assert.equal(daemons.limitHit, 'memory', daemons.output);
+  assert.ok(daemons.durationMs < 8000, `${daemons.durationMs} ms`);
   // Processes that stay under the limit together are left alone.
   const fits = await sh(
     'for i in 1 2; do (dd if=/dev/zero bs=80M count=1 status=none | sleep 2) & done; wait; echo FITS',
@@ -173,23 +187,46 @@ test('memory is limited for the run as a whole: four processes of 200 MB under a
   assert.match(fits.output, /FITS/);
 });
 
-test("each run has its own process budget: one run's fork bomb does not starve a concurrent run", async () => {
-  // Both runs get 32 processes. The first forks until its budget is full and keeps it full for 4 s;
-  // meanwhile the other run starts 24 sleepers and waits for them. Before per-run uids both ran as
-  // 65534, whose processes RLIMIT_NPROC counts machine-wide, and the second run could not fork.
-  const bomb = sh('while :; do sleep 4 & done 2>/dev/null', {}, { processes: 32, wallSeconds: 4 });
-  await new Promise((done) => setTimeout(done, 1000));
-  const busy = await sh(
-    'for i in $(seq 24); do sleep 1 & done; wait && echo ALL-FORKED; id -u',
+test("each run has its own uid: one run's fork bomb or inotify hog does not starve a concurrent run", async () => {
+  // Both runs get 32 processes. The first forks until its budget is full, says so and keeps it full (exec
+  // needs no fork); meanwhile the other starts 24 sleepers and waits for them. Before per-run uids all
+  // sandboxes ran as 65534, and whatever the kernel counts per uid machine-wide was one shared budget.
+  const bomb = sh(
+    'while (sleep 10 &) 2>/dev/null; do :; done; echo FULL; exec sleep 10',
     {},
-    { processes: 32 },
+    { wallSeconds: 4 },
   );
+  await new Promise((done) => setTimeout(done, 1000));
+  const busy = await sh('for i in $(seq 24); do sleep 1 & done; wait && echo ALL-FORKED; id -u');
   const bombed = await bomb;
-  assert.ok(bombed.limitHit === 'processes' || bombed.limitHit === 'wall', `${bombed.limitHit}`);
+  assert.match(bombed.output, /FULL/);
+  assert.equal(bombed.limitHit, 'wall', bombed.output);
   assert.equal(busy.exitCode, 0, busy.output);
   assert.equal(busy.limitHit, null, busy.output);
   assert.match(busy.output, /ALL-FORKED/);
-  assert.ok(bombed.durationMs > busy.durationMs, 'the bomb was still running while the other run forked');
+
+  // inotify instances (fs.inotify.max_user_instances, 128 by default) are counted per uid across user
+  // namespaces: with a shared uid, one run holding them all made inotify_init fail in every other run.
+  const inotifyInit = { x64: 294, arm64: 26 }[process.arch as 'x64' | 'arm64'];
+  if (inotifyInit) {
+    const hog = sh(
+      `id -u; perl -e '$| = 1; my $n = 0; $n++ while syscall(${inotifyInit}, 0) >= 0; print "hog: $n\n"; sleep 4'`,
+      {},
+      { wallSeconds: 3 },
+    );
+    await new Promise((done) => setTimeout(done, 1000));
+    const other = await sh(
+      `id -u; perl -e 'print syscall(${inotifyInit}, 0) >= 0 ? "INOTIFY-OK\n" : "inotify failed: $!\n"'`,
+    );
+    const hogged = await hog;
+    assert.match(hogged.output, /hog: \d+/);
+    assert.match(other.output, /INOTIFY-OK/);
+    const uids = [hogged, other, busy].map((run) => Number(run.output.match(/^\d+$/m)?.[0]));
+    assert.equal(new Set(uids).size, 3, `${uids}`);
+    for (const uid of uids) {
+      assert.ok(uid >= SANDBOX_UID_BASE && uid < SANDBOX_UID_BASE + SANDBOX_UID_SLOTS, `${uid}`);
+    }
+  }
 });
 
 test('a fork bomb is contained: the process limit stops it and nothing of it outlives the run', async () => {
