@@ -6,6 +6,7 @@
  * stopped delivered when it is back. Adapters only translate their events.
  */
 import type { Logger } from '../config/logger.ts';
+import type { ActivityLog } from '../jobs/activity.ts';
 import type {
   MessageEditor,
   MessageRef,
@@ -32,6 +33,8 @@ export interface DispatcherOptions {
   log: Logger;
   /** The job queue, to finish jobs owed from before a restart; null without one. */
   jobs?: Pick<JobQueueClient, 'follow'> | null;
+  /** Feedback is recorded here for the digest. */
+  activity?: ActivityLog | null;
 }
 
 /** A platform's surface, with removal where the platform can delete or redact the bot's messages. */
@@ -164,12 +167,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const answered = await ledger.answer(key(botMessageId));
     if (!answered) return false;
     const isNew = await ledger.rate(key(botMessageId), userId, rating);
-    if (isNew)
-      log.info(
-        { botMessageId, userId, rating, question: answered.question, sources: answered.sources },
-        'feedback on an answer',
-      );
-    return isNew;
+    if (!isNew) return false;
+    log.info({ botMessageId, rating, question: answered.question }, 'feedback on an answer');
+    const { activity } = options;
+    await activity
+      ?.record({
+        type: 'feedback',
+        at: Date.now(),
+        platform,
+        rater: await activity.pseudonym(platform, userId),
+        rating,
+        question: answered.question,
+        sources: answered.sources,
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'could not record feedback'));
+    return true;
   }
 
   async function resume(surface: DispatchSurface) {

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
+import { type ActivityLog, activityKey, RedisActivityLog } from '../jobs/activity.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
 import { DEFAULT_QUEUE, JobQueue } from '../jobs/queue.ts';
@@ -38,16 +39,21 @@ interface Services {
   redis: Redis | null;
   jobQueue: JobQueue | null;
   worker: RunningWorker | null;
+  activity: ActivityLog | null;
 }
 
 async function startServices(config: Config, embeddedWorker: boolean, log: Logger): Promise<Services> {
-  const services: Services = { redis: null, jobQueue: null, worker: null };
+  const services: Services = { redis: null, jobQueue: null, worker: null, activity: null };
   const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
   if (!redis.ok) {
     log.warn(redis.userMessage);
     return services;
   }
   services.redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+  services.activity = new RedisActivityLog(services.redis, {
+    key: activityKey(DEFAULT_QUEUE),
+    retentionDays: config.activity.retentionDays,
+  });
   try {
     const location = { redisUrl: config.redis.url, ...DEFAULT_QUEUE };
     services.jobQueue = await JobQueue.open({ ...location, jobs: config.jobs, log });
@@ -90,7 +96,7 @@ async function createBotRouter(
     log,
   });
   const jobs = services.jobQueue ? { queue: services.jobQueue, limits: config.jobs } : null;
-  return createRouter({ knowledge, chat: config.chat, log, jobs });
+  return createRouter({ knowledge, chat: config.chat, log, jobs, activity: services.activity });
 }
 
 /** The Matrix and Discord connections the config names; each stops with the returned function. */
@@ -116,6 +122,7 @@ async function connectRooms(
       editWindowMs: config.chat.editWindowSeconds * 1000,
       log: log.child({ platform }),
       jobs: services.jobQueue,
+      activity: services.activity,
     });
   const stops: (() => Promise<void>)[] = [];
   const { matrix, discord } = config;

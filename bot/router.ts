@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
+import type { ActivityLog } from '../jobs/activity.ts';
 import type { JobOrigin } from '../jobs/contracts.ts';
 import type { KnowledgeService } from '../knowledge/answer-types.ts';
 import type { AttachmentFetcher, MessageEditor, MessageSender } from './capabilities.ts';
@@ -35,6 +36,8 @@ export interface RouterOptions {
   commands?: Command[];
   /** The build queue; without it the job commands say builds are not available. */
   jobs?: Jobs | null;
+  /** Where questions are recorded for the digest. */
+  activity?: ActivityLog | null;
 }
 
 /** What the adapter lets commands do beyond the one reply: later replies and edits, attachments. */
@@ -167,6 +170,7 @@ export function createRouter(options: RouterOptions): Router {
       attachments: surface?.attachments ?? null,
       jobs: options.jobs ?? null,
       origin,
+      activity: options.activity ?? null,
     };
     const [, name = '', args = ''] = commandParts(text);
     let reply: RichMessage | null = null;

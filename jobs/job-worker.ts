@@ -6,6 +6,7 @@
 import { type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../config/logger.ts';
+import { activityKey, RedisActivityLog } from './activity.ts';
 import type { JobProgress, JobRequest, JobResult } from './contracts.ts';
 import { requestFingerprint } from './job-id.ts';
 import { cancelChannel, cancelMarker, type JobData, type QueueLocation, queueNamespace } from './queue.ts';
@@ -36,6 +37,8 @@ export interface JobWorkerOptions extends QueueLocation {
   treeKeys?: () => Promise<TreeKeys>;
   /** How often they are announced again (a tree provisioned meanwhile is seen within this). */
   treeRefreshMs?: number;
+  /** Each finished job is recorded in the activity log (for the digest), kept this many days. */
+  activityRetentionDays?: number;
 }
 
 const TREE_REFRESH_MS = 10_000;
@@ -60,6 +63,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   }
   const results = new ResultStore(redis, queueNamespace(options), options.resultTtlHours);
   const registry = new TreeRegistry(redis, queueNamespace(options), options.resultTtlHours);
+  const activity = options.activityRetentionDays
+    ? new RedisActivityLog(redis, { key: activityKey(options), retentionDays: options.activityRetentionDays })
+    : null;
   let running = 0;
 
   async function refreshTrees(): Promise<void> {
@@ -115,6 +121,20 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         .catch((error: unknown) => log.warn({ err: error }, 'could not announce the kernel tree'));
     }
     log.info({ jobId, outcome: result.outcome, durationMs: result.durationMs }, 'job finished');
+    await activity
+      ?.record({
+        type: 'job',
+        at: Date.now(),
+        jobId,
+        kind: request.kind,
+        boot: request.kind !== 'check-config' && request.boot,
+        outcome: result.outcome,
+        durationMs: result.durationMs,
+        kernelVersion: result.environment?.kernelVersion ?? null,
+      })
+      .catch((error: unknown) =>
+        log.warn({ err: error, jobId }, 'could not record the job in the activity log'),
+      );
     return result;
   }
 

@@ -64,6 +64,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
     ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
     treeKeys: () => trees.keys(),
+    activityRetentionDays: config.activity.retentionDays,
     ...(options.treeRefreshMs ? { treeRefreshMs: options.treeRefreshMs } : {}),
   });
   // A tree prepared in the background: requests from now on are about it.

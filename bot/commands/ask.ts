@@ -6,7 +6,7 @@ export const askCommand: Command = {
   name: 'ask',
   usage: '<question>',
   summary: 'answer a question from the kernel docs, with links to the sources',
-  async run({ args, knowledge, memory, message, prefix }) {
+  async run({ args, knowledge, memory, message, prefix, activity, origin, log }) {
     if (args.length === 0) {
       return ok(
         textMessage(`What would you like to know? For example: ${prefix}ask which rustc does 6.1 need?`),
@@ -28,6 +28,22 @@ export const askCommand: Command = {
     }
     // Only answers drawn from the docs are worth paging through; a "thanks!" keeps the previous one.
     if (answer.kind === 'answer' || answer.kind === 'abstain') {
+      await activity
+        ?.record({
+          type: 'question',
+          at: Date.now(),
+          platform: origin.platform,
+          asker: await activity.pseudonym(origin.platform, origin.userId),
+          question: args,
+          answered: answer.kind === 'answer',
+          confidence: answer.confidence,
+          kernelVersion: answer.kernelVersion,
+          passages: answer.passages.slice(0, 3).map((passage) => ({
+            title: passage.sectionPath.join(' › '),
+            url: passage.url,
+          })),
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'could not record the question'));
       const cited = new Set(answer.citations.map((citation) => citation.url));
       memory.remember(message.conversation, {
         question: args,

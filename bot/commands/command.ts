@@ -1,6 +1,7 @@
 /** The command table: every chat command is one entry, so later ones (`!build`, `!log`, …) just register. */
 import type { Logger } from '../../config/logger.ts';
 import type { Config } from '../../config/schema.ts';
+import type { ActivityLog } from '../../jobs/activity.ts';
 import type { JobOrigin, JobRequest, JobResult } from '../../jobs/contracts.ts';
 import type { JobWatcher, Submission } from '../../jobs/queue.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
@@ -28,6 +29,8 @@ export interface CommandContext {
   jobs: Jobs | null;
   /** Where a job's result goes back to. */
   origin: JobOrigin;
+  /** Questions are recorded here for the digest; null when nothing is recorded (no Redis). */
+  activity: ActivityLog | null;
 }
 
 /** Messages in the conversation of the command, sent whenever there is something to say. */
