@@ -15,6 +15,11 @@ export interface MessageRef {
 export interface SendOptions {
   /** The id of the message this one answers; platforms that support replies quote it. */
   replyTo?: string;
+  /**
+   * The same key sent again is not posted again (Matrix transaction ids, Discord enforced nonces): a
+   * retry after a crash between sending and recording it posts once.
+   */
+  idempotencyKey?: string;
 }
 
 export interface MessageSender {

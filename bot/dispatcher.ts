@@ -6,6 +6,7 @@
  * stopped delivered when it is back. Adapters only translate their events.
  */
 import type { Logger } from '../config/logger.ts';
+import { metrics } from '../config/metrics.ts';
 import type { ActivityLog } from '../jobs/activity.ts';
 import type {
   MessageEditor,
@@ -14,7 +15,7 @@ import type {
   MessageSender,
   SendOptions,
 } from './capabilities.ts';
-import type { ChatLedger, Rating, ReplyRecord } from './chat-ledger.ts';
+import { type ChatLedger, type Rating, type ReplyRecord, ratingOfEmoji } from './chat-ledger.ts';
 import type { JobQueueClient, Replies } from './commands/command.ts';
 import { type JobObligations, resumeJob } from './commands/job-reply.ts';
 import type { ConversationRef, IncomingMessage } from './message.ts';
@@ -35,6 +36,8 @@ export interface DispatcherOptions {
   jobs?: Pick<JobQueueClient, 'follow'> | null;
   /** Feedback is recorded here for the digest. */
   activity?: ActivityLog | null;
+  /** Reactions other than 👍/👎 on the bot's messages (✅ approving a digest). */
+  onReaction?: (botMessageId: string, userId: string, emoji: string) => Promise<void>;
 }
 
 /** A platform's surface, with removal where the platform can delete or redact the bot's messages. */
@@ -52,6 +55,8 @@ export interface Dispatcher {
   deleted(messageId: string, surface: DispatchSurface): Promise<void>;
   /** A 👍/👎 on one of the bot's messages; false when it is not an answer or the rating is not new. */
   feedback(botMessageId: string, userId: string, rating: Rating): Promise<boolean>;
+  /** Any reaction on one of the bot's messages: 👍/👎 is feedback, others go to `onReaction`. */
+  reacted(botMessageId: string, userId: string, emoji: string): Promise<void>;
   /** Once connected: follows the jobs owed on this platform, whose results then go out once. */
   resume(surface: DispatchSurface): Promise<number>;
 }
@@ -168,6 +173,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (!answered) return false;
     const isNew = await ledger.rate(key(botMessageId), userId, rating);
     if (!isNew) return false;
+    metrics.feedback(rating);
     log.info({ botMessageId, rating, question: answered.question }, 'feedback on an answer');
     const { activity } = options;
     await activity
@@ -203,5 +209,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return owed.length;
   }
 
-  return { message, edited, deleted, feedback, resume };
+  async function reacted(botMessageId: string, userId: string, emoji: string) {
+    const rating = ratingOfEmoji(emoji);
+    if (rating) await feedback(botMessageId, userId, rating);
+    else await options.onReaction?.(botMessageId, userId, emoji);
+  }
+
+  return { message, edited, deleted, feedback, reacted, resume };
 }

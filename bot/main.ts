@@ -15,8 +15,11 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
+import { registerQueueDepth } from '../config/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { type ActivityLog, activityKey, RedisActivityLog } from '../jobs/activity.ts';
+import { type DocSection, docSections } from '../jobs/digest.ts';
+import { type DigestSenders, DigestService } from '../jobs/digest-service.ts';
 import { findKernelSource } from '../jobs/kernel-source.ts';
 import { ensureRedis } from '../jobs/local-redis.ts';
 import { DEFAULT_QUEUE, JobQueue } from '../jobs/queue.ts';
@@ -29,6 +32,7 @@ import { startMatrixBot } from './adapters/matrix.ts';
 import { runTerminalChat } from './adapters/terminal.ts';
 import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from './chat-ledger.ts';
 import { createDispatcher } from './dispatcher.ts';
+import { type ReadinessCheck, startOpsServer } from './ops-server.ts';
 import { createRouter, type Router } from './router.ts';
 
 /** At the end, a running job of the embedded worker gets this long before it is handed back. */
@@ -76,7 +80,7 @@ async function createBotRouter(
   services: Services,
   log: Logger,
   onStatus?: (text: string | null) => void,
-): Promise<Router> {
+): Promise<{ router: Router; digest: DigestService | null }> {
   onStatus?.('looking for a kernel source tree…');
   const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
   if (!source.ok) log.warn(source.userMessage);
@@ -96,16 +100,68 @@ async function createBotRouter(
     log,
   });
   const jobs = services.jobQueue ? { queue: services.jobQueue, limits: config.jobs } : null;
-  return createRouter({ knowledge, chat: config.chat, log, jobs, activity: services.activity });
+  const digest = digestService(config, services, () => docSections(kb.passages), log);
+  const previews = digest && {
+    preview: () => digest.preview(),
+    isAdminRoom: (platform: string, roomId: string) =>
+      config.digest.adminRooms.some((room) => room.platform === platform && room.room === roomId),
+  };
+  const router = createRouter({
+    knowledge,
+    chat: config.chat,
+    log,
+    jobs,
+    activity: services.activity,
+    digest: previews,
+  });
+  return { router, digest };
 }
 
-/** The Matrix and Discord connections the config names; each stops with the returned function. */
+function digestService(
+  config: Config,
+  services: Services,
+  docs: () => DocSection[],
+  log: Logger,
+): DigestService | null {
+  if (!config.digest.enabled) return null;
+  if (!services.redis || !services.activity) {
+    log.warn('the weekly digest needs Redis; it is off until Redis answers');
+    return null;
+  }
+  return new DigestService({
+    redis: services.redis,
+    namespace: `${DEFAULT_QUEUE.prefix}:digest`,
+    redisUrl: config.redis.url,
+    activity: services.activity,
+    docs,
+    feeds: config.digest.feeds,
+    feedTimeoutMs: config.digest.feedTimeoutSeconds * 1000,
+    targets: config.digest.targets,
+    approval: {
+      required: config.digest.approval,
+      adminRooms: config.digest.adminRooms,
+      admins: config.digest.admins,
+    },
+    log: log.child({ component: 'digest' }),
+  });
+}
+
+/** The Matrix and Discord connections the config names: how to stop each, and their senders. */
 async function connectRooms(
   config: Config,
   router: Router,
   services: Services,
+  digest: DigestService | null,
   log: Logger,
-): Promise<(() => Promise<void>)[]> {
+): Promise<{
+  stops: (() => Promise<void>)[];
+  senders: DigestSenders;
+  checks: Record<string, ReadinessCheck>;
+}> {
+  const senders: DigestSenders = {};
+  const checks: Record<string, ReadinessCheck> = {};
+  const redis = services.redis;
+  if (redis) checks.redis = async () => (await redis.ping()) === 'PONG';
   let ledger: ChatLedger;
   if (services.redis) ledger = new RedisChatLedger(services.redis);
   else {
@@ -123,6 +179,9 @@ async function connectRooms(
       log: log.child({ platform }),
       jobs: services.jobQueue,
       activity: services.activity,
+      onReaction: async (messageId, userId, emoji) => {
+        if (digest && emoji.startsWith('✅')) await digest.approved(platform, messageId, userId, senders);
+      },
     });
   const stops: (() => Promise<void>)[] = [];
   const { matrix, discord } = config;
@@ -139,8 +198,11 @@ async function connectRooms(
       ...(matrix.encryption ? { encryption: {} } : {}),
       catchUpMs: config.chat.catchUpMinutes * 60_000,
     });
-    if (started.ok) stops.push(() => started.value.stop());
-    else log.error({ err: started.failure.detail }, `matrix: ${started.failure.logText}`);
+    if (started.ok) {
+      stops.push(() => started.value.stop());
+      senders.matrix = started.value.surface;
+      checks.matrix = async () => started.value.isConnected();
+    } else log.error({ err: started.failure.detail }, `matrix: ${started.failure.logText}`);
   }
   if (discord.token) {
     try {
@@ -153,11 +215,17 @@ async function connectRooms(
         log,
       });
       stops.push(() => bot.stop());
+      senders.discord = bot.chat;
+      checks.discord = async () => bot.isConnected();
     } catch (error) {
       log.error({ err: error }, 'discord: could not connect (check the token and the intents)');
     }
   }
-  return stops;
+  if (digest) {
+    const scheduled = await digest.schedule(config.digest.schedule, config.digest.timeZone, () => senders);
+    stops.push(() => scheduled.close());
+  }
+  return { stops, senders, checks };
 }
 
 async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
@@ -183,9 +251,9 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
   let stops: (() => Promise<void>)[] = [];
   try {
     const ready = await createBotRouter(config, services, log, (text) => terminal.status(text));
-    resolve(ready);
+    resolve(ready.router);
     terminal.status(null);
-    stops = await connectRooms(config, ready, services, log);
+    ({ stops } = await connectRooms(config, ready.router, services, ready.digest, log));
   } catch (error) {
     log.error({ err: error }, 'the knowledge base failed to load');
     reject(error);
@@ -205,12 +273,19 @@ async function serve(config: Config, embeddedWorker: boolean): Promise<number> {
     return 2;
   }
   const services = await startServices(config, embeddedWorker, log);
-  const router = await createBotRouter(config, services, log);
-  const stops = await connectRooms(config, router, services, log);
+  const { router, digest } = await createBotRouter(config, services, log);
+  const { stops, checks } = await connectRooms(config, router, services, digest, log);
   if (stops.length === 0) {
     await stopServices(services);
     return 1;
   }
+  const { jobQueue } = services;
+  if (jobQueue) {
+    const unregister = registerQueueDepth(() => jobQueue.depth());
+    stops.push(async () => unregister());
+  }
+  const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, checks, log });
+  log.info({ port: ops.port }, 'ops endpoints: /healthz /readyz /metrics');
   log.info('serving; SIGTERM or SIGINT stops');
   const signal = await new Promise<string>((resolveSignal) => {
     process.once('SIGTERM', () => resolveSignal('SIGTERM'));
@@ -219,6 +294,7 @@ async function serve(config: Config, embeddedWorker: boolean): Promise<number> {
   // Stop intake first, then let the worker finish or hand back its job, then close the queue and Redis.
   log.info({ signal }, 'stopping');
   for (const stop of stops) await stop();
+  await ops.close();
   await stopServices(services);
   log.flush();
   return 0;

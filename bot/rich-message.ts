@@ -14,6 +14,8 @@ export interface RichMessage {
   sources: Citation[];
   /** A text file sent with the message where the platform takes files (a job's whole log). */
   file?: { name: string; text: string };
+  /** A picture sent with the message where the platform shows them (the digest's chart). */
+  image?: { name: string; png: Uint8Array };
 }
 
 export function textMessage(lead: string, details: string[] = []): RichMessage {

@@ -17,6 +17,7 @@ import {
   type Jobs,
   type Replies,
 } from './commands/command.ts';
+import type { DigestPreviews } from './commands/digest.ts';
 import { defaultCommands } from './commands/index.ts';
 import type { JobObligations } from './commands/job-reply.ts';
 import { ConversationMemory } from './conversation-memory.ts';
@@ -38,6 +39,7 @@ export interface RouterOptions {
   jobs?: Jobs | null;
   /** Where questions are recorded for the digest. */
   activity?: ActivityLog | null;
+  digest?: DigestPreviews | null;
 }
 
 /** What the adapter lets commands do beyond the one reply: later replies and edits, attachments. */
@@ -171,6 +173,7 @@ export function createRouter(options: RouterOptions): Router {
       jobs: options.jobs ?? null,
       origin,
       activity: options.activity ?? null,
+      digest: options.digest ?? null,
     };
     const [, name = '', args = ''] = commandParts(text);
     let reply: RichMessage | null = null;

@@ -32,6 +32,13 @@ const markdownTree = z.strictObject({
     .meta({ description: 'Where the rendered pages live; links are baseUrl + page slug + #anchor.' }),
 });
 
+const digestTarget = z.strictObject({
+  platform: z.enum(['matrix', 'discord']),
+  room: z.string().min(1),
+});
+
+const feed = z.strictObject({ url: z.string().url(), name: z.string().min(1) });
+
 export const configSchema = z.strictObject({
   logLevel: z.enum(logLevels).default('info').meta({ description: 'Log level (pino).' }),
   logFormat: z
@@ -186,6 +193,53 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().min(1).max(3650).default(90).meta({
         description:
           'How long questions, feedback and jobs are kept in Redis for the digest (people only as salted hashes).',
+      }),
+    })
+    .prefault({}),
+  ops: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(9464).meta({
+        description:
+          '/healthz, /readyz and /metrics (Prometheus) are served here by `serve`; 0 picks a free port.',
+      }),
+      host: z
+        .string()
+        .min(1)
+        .default('127.0.0.1')
+        .meta({ description: 'Address of the ops endpoints; loopback keeps them off the network.' }),
+    })
+    .prefault({}),
+  digest: z
+    .strictObject({
+      enabled: z.boolean().default(false).meta({ description: 'Post a weekly digest of what happened.' }),
+      schedule: z.string().min(9).default('0 9 * * 1').meta({
+        description: 'When it is posted (cron, in digest.timeZone); it reports on the last full ISO week.',
+      }),
+      timeZone: z
+        .string()
+        .min(1)
+        .default('UTC')
+        .meta({ description: 'Time zone of the schedule (IANA name).' }),
+      targets: z.array(digestTarget).default([]).meta({
+        description:
+          'Where it is posted: [{ "platform": "matrix", "room": "!id:example.org" }, { "platform": "discord", "room": "<channel id>" }].',
+      }),
+      adminRooms: z.array(digestTarget).default([]).meta({
+        description: 'Rooms where !digest preview works and where approval requests go.',
+      }),
+      admins: z.array(z.string().min(1)).default([]).meta({
+        description: 'User ids whose ✅ on an approval request sends the digest out.',
+      }),
+      approval: z.boolean().default(false).meta({
+        description: 'Show each digest in the admin rooms first; it goes out when an admin reacts ✅.',
+      }),
+      feeds: z.array(feed).default([]).meta({
+        description:
+          'Atom/RSS feeds whose new items the digest lists: [{ "url": "https://…", "name": "rust-for-linux list" }].',
+      }),
+      feedTimeoutSeconds: z.number().int().min(1).max(120).default(20).meta({
+        description:
+          'Per feed fetch; a feed that fails is named in the digest, and its items come next week.',
       }),
     })
     .prefault({}),

@@ -6,6 +6,7 @@
 import { type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../config/logger.ts';
+import { metrics } from '../config/metrics.ts';
 import { activityKey, RedisActivityLog } from './activity.ts';
 import type { JobProgress, JobRequest, JobResult } from './contracts.ts';
 import { requestFingerprint } from './job-id.ts';
@@ -89,6 +90,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     if (await redis.exists(cancelMarker(options, jobId))) controller.abort(CANCELLED);
     log.info({ jobId, kind: job.data.request.kind, attempt: job.attemptsMade + 1 }, 'job started');
     running += 1;
+    const started = performance.now();
     const result = await options
       .process(job.data.request, {
         jobId,
@@ -121,6 +123,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         .catch((error: unknown) => log.warn({ err: error }, 'could not announce the kernel tree'));
     }
     log.info({ jobId, outcome: result.outcome, durationMs: result.durationMs }, 'job finished');
+    metrics.jobFinished(request.kind, result.outcome, (performance.now() - started) / 1000);
     await activity
       ?.record({
         type: 'job',

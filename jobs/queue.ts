@@ -262,6 +262,12 @@ export class JobQueue {
     return this.results.get(jobId);
   }
 
+  /** How many jobs wait, run and wait out a retry's backoff (for the queue depth gauge). */
+  async depth(): Promise<{ waiting: number; active: number; delayed: number }> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed');
+    return { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
+  }
+
   /** Settles when every watched job has delivered its result. */
   idle(): Promise<void> {
     if (this.#watchers.size === 0) return Promise.resolve();

@@ -5,6 +5,7 @@
  */
 import OpenAI from 'openai';
 import type { Logger } from '../config/logger.ts';
+import { metrics } from '../config/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { Answer, Citation, Retrieval } from './answer-types.ts';
 import { citationFor } from './compose.ts';
@@ -46,7 +47,8 @@ export function createLlmPhraser(config: Config['llm'], log: Logger): LlmPhraser
   });
   const scrub = (text: string) =>
     config.apiKey === '' ? text : text.split(config.apiKey).join('[redacted]');
-  const fallBack = (extractive: Answer, reason: string, detail?: string) => {
+  const fallBack = (extractive: Answer, reason: string, detail?: string, label = reason) => {
+    metrics.llmFallback(label);
     log.warn(
       { reason, ...(detail ? { detail: scrub(detail) } : {}), model: config.model },
       'LLM phrasing rejected; using the extractive answer',
@@ -61,6 +63,8 @@ export function createLlmPhraser(config: Config['llm'], log: Logger): LlmPhraser
       const passages = retrieval.hits.slice(0, MAX_PASSAGES).map((hit) => hit.passage);
       if (passages.length === 0) return extractive;
       let reply: string;
+      const started = performance.now();
+      const timed = () => metrics.observeLlm((performance.now() - started) / 1000);
       try {
         const completion = await client.chat.completions.create({
           model: config.model,
@@ -69,9 +73,12 @@ export function createLlmPhraser(config: Config['llm'], log: Logger): LlmPhraser
             { role: 'user', content: userMessage(question, passages) },
           ],
         });
+        timed();
         reply = completion.choices[0]?.message.content?.trim() ?? '';
       } catch (error) {
-        return fallBack(extractive, 'request failed', describeError(error));
+        timed();
+        const label = error instanceof OpenAI.APIConnectionTimeoutError ? 'timeout' : 'request failed';
+        return fallBack(extractive, 'request failed', describeError(error), label);
       }
       const problem = problemWith(reply, passages.length, config.apiKey);
       if (problem) return fallBack(extractive, problem);

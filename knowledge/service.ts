@@ -1,5 +1,6 @@
 /** The knowledge base as the chat side uses it: questions in, structured answers out. */
 import type { Logger } from '../config/logger.ts';
+import { metrics } from '../config/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
 import { composeAnswer, withVersionNote } from './compose.ts';
@@ -26,11 +27,13 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
       const started = performance.now();
       const retrieval = retrieve(kb.index, question);
       const answer = composeAnswer(retrieval, knowledge);
-      log.debug(
-        { ms: Math.round(performance.now() - started), confidence: retrieval.confidence, kind: answer.kind },
-        'retrieved',
-      );
+      const ms = performance.now() - started;
+      metrics.observeRetrieval(ms / 1000);
+      log.debug({ ms: Math.round(ms), confidence: retrieval.confidence, kind: answer.kind }, 'retrieved');
       const final = answer.kind === 'answer' && llm ? await llm.phrase(question, retrieval, answer) : answer;
+      // Off-topic messages (composed as smalltalk) are neither.
+      if (final.kind === 'answer' || final.kind === 'abstain')
+        metrics.questionAnswered(final.kind === 'answer');
       return withVersionNote(final, retrieval.askedVersion, indexedVersions);
     },
     faq(topic: string): FaqEntry[] {

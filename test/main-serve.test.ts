@@ -49,6 +49,7 @@ test('serve connects to Matrix from env settings, answers in a room, and stops o
       RFL_MATRIX_PASSWORD_FILE: passwordFile,
       RFL_MATRIX_ALLOWLIST: JSON.stringify([alice.userId]),
       RFL_LOG_LEVEL: 'info',
+      RFL_OPS_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -80,6 +81,15 @@ test('serve connects to Matrix from env settings, answers in a room, and stops o
       'the answer',
     );
     assert.match(String(reply.content.body), /0\.56\.0/);
+    // The operator's endpoints: alive, ready (Redis and Matrix), and metrics that counted the question.
+    const port = /"port":(\d+),"msg":"ops endpoints/.exec(stderr)?.[1];
+    assert.ok(port, 'the ops port is logged');
+    const ops = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${ops}/healthz`)).status, 200);
+    const ready = await fetch(`${ops}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: 'ok', matrix: 'ok' });
+    assert.match(await (await fetch(`${ops}/metrics`)).text(), /rfl_questions_total\{outcome="answered"\} 1/);
     assert.doesNotMatch(stderr, new RegExp(botUser.password), 'the password never reaches the log');
   } finally {
     child.kill('SIGTERM');

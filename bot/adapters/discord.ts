@@ -6,6 +6,7 @@
  * follow-ups for further messages. No message mentions anyone but, as a reply, the asker. Rate limits
  * (429) are discord.js's: it waits `Retry-After` and sends again.
  */
+import { createHash } from 'node:crypto';
 import {
   type APIActionRowComponent,
   type APIButtonComponent,
@@ -27,6 +28,7 @@ import {
   ThreadAutoArchiveDuration,
 } from 'discord.js';
 import type { Logger } from '../../config/logger.ts';
+import { metrics } from '../../config/metrics.ts';
 import type {
   AttachmentFetcher,
   MessageEditor,
@@ -36,7 +38,6 @@ import type {
   ReactionSender,
   SendOptions,
 } from '../capabilities.ts';
-import { ratingOfEmoji } from '../chat-ledger.ts';
 import type { Dispatcher, DispatchSurface } from '../dispatcher.ts';
 import type { Result } from '../failure.ts';
 import type { AttachmentInfo, ConversationRef, IncomingMessage } from '../message.ts';
@@ -67,6 +68,8 @@ export interface DiscordBot {
   /** What the bot can do in any conversation, outside a reply too. */
   chat: DiscordChat;
   userId: string;
+  /** Connected to the gateway now (for /readyz). */
+  isConnected(): boolean;
   stop(): Promise<void>;
 }
 
@@ -75,6 +78,9 @@ interface Payload {
   content: string;
   components: Components;
   files?: { attachment: Buffer; name: string }[];
+  /** Discord refuses a second message with the same enforced nonce (a few minutes). */
+  nonce?: string;
+  enforceNonce?: boolean;
   attachments?: [];
   allowedMentions: { parse: []; repliedUser: boolean };
 }
@@ -120,6 +126,9 @@ const failure = <T>(userText: string, logText: string, detail?: unknown): Result
   ok: false,
   failure: { userText, logText, detail },
 });
+
+/** Nonces are at most 25 characters: a digest of the key. */
+const discordNonce = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 25);
 
 /** The thread's name: the start of the question, on one line. */
 function threadName(text: string): string {
@@ -214,11 +223,16 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
         // The thread's first message already quotes the question; later replies point at theirs.
         const reply = replyTo && replyTo !== conversation.threadId;
         const channel = await channelFor(conversation);
-        return channel.send({
-          ...payload,
-          allowedMentions: { ...payload.allowedMentions, repliedUser: Boolean(reply) },
-          ...(reply ? { reply: { messageReference: replyTo, failIfNotExists: false } } : {}),
-        });
+        return channel
+          .send({
+            ...payload,
+            allowedMentions: { ...payload.allowedMentions, repliedUser: Boolean(reply) },
+            ...(reply ? { reply: { messageReference: replyTo, failIfNotExists: false } } : {}),
+          })
+          .catch((error: unknown) => {
+            metrics.chatSendError('discord', error);
+            throw error;
+          });
       },
       edit: async (messageId, payload) => (await channelFor(conversation)).messages.edit(messageId, payload),
       remove: async (messageId) => (await channelFor(conversation)).messages.delete(messageId),
@@ -248,11 +262,17 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     return rendering.messages.map((text, index) => {
       const last = index === rendering.messages.length - 1;
       const file = last && rendering.attachment;
+      const files = [
+        ...(file ? [{ attachment: Buffer.from(file.text), name: file.name }] : []),
+        ...(last && content.image
+          ? [{ attachment: Buffer.from(content.image.png), name: content.image.name }]
+          : []),
+      ];
       return {
         content: text,
         components: last ? components : [],
         allowedMentions: { parse: [], repliedUser: false },
-        ...(file ? { files: [{ attachment: Buffer.from(file.text), name: file.name }] } : {}),
+        ...(files.length > 0 ? { files } : {}),
         // An edit replaces the files a message had.
         ...(editing ? { attachments: [] } : {}),
       };
@@ -265,10 +285,14 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     content: RichMessage,
     replyTo: string | null,
     question: Question | null,
+    idempotencyKey?: string,
   ): Promise<MessageRef> {
     const messageIds: string[] = [];
     for (const [index, payload] of payloads(content, question, false).entries()) {
-      const message = await destination.post(payload, index === 0 ? replyTo : null);
+      const once = idempotencyKey
+        ? { nonce: discordNonce(`${idempotencyKey}#${index}`), enforceNonce: true }
+        : {};
+      const message = await destination.post({ ...payload, ...once }, index === 0 ? replyTo : null);
       messageIds.push(message.id);
     }
     const [first = ''] = messageIds;
@@ -323,6 +347,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
         content,
         sendOptions.replyTo ?? null,
         questionOf(to, sendOptions.replyTo),
+        sendOptions.idempotencyKey,
       ),
     edit: editReply,
     remove: removeReply,
@@ -501,11 +526,10 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
   }
 
   async function onReaction(message: Message | PartialMessage, emoji: string | null, userId: string) {
-    const rating = ratingOfEmoji(emoji);
-    if (!rating || userId === botId) return;
+    if (!emoji || userId === botId) return;
     const authorId = message.author?.id ?? (await message.fetch()).author.id;
     if (authorId !== botId) return;
-    await dispatcher.feedback(sentIds.get(message.id) ?? message.id, userId, rating);
+    await dispatcher.reacted(sentIds.get(message.id) ?? message.id, userId, emoji);
   }
 
   client.on(Events.MessageCreate, (message) => void onMessage(message).catch(logFailure('could not answer')));
@@ -558,6 +582,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
   return {
     chat,
     userId: botId,
+    isConnected: () => client.isReady(),
     stop: () => client.destroy(),
   };
 }

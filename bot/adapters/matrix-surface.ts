@@ -11,6 +11,7 @@ import {
   type TimelineEvents,
 } from 'matrix-js-sdk';
 import type { Logger } from '../../config/logger.ts';
+import { metrics } from '../../config/metrics.ts';
 import type {
   AttachmentFetcher,
   MessageEditor,
@@ -115,11 +116,42 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
     roomId: string,
     type: K,
     content: Record<string, unknown>,
+    txnId?: string,
   ): Promise<string> {
     const sent = await retrying(log, `sending ${type}`, () =>
-      client.sendEvent(roomId, null, type, content as unknown as TimelineEvents[K]),
-    );
+      client.sendEvent(roomId, null, type, content as unknown as TimelineEvents[K], txnId),
+    ).catch((error: unknown) => {
+      metrics.chatSendError('matrix', error);
+      throw error;
+    });
     return sent.event_id;
+  }
+
+  /** The picture as an m.image event after the text it belongs to, in the same thread. */
+  async function sendImage(
+    to: ConversationRef,
+    image: { name: string; png: Uint8Array },
+    after: string,
+    txnId?: string,
+  ) {
+    const bytes = Buffer.from(image.png);
+    const upload = await retrying(log, 'uploading a picture', () =>
+      client.uploadContent(bytes, { name: image.name, type: 'image/png' }),
+    );
+    const relation = threadRelation(to, after);
+    await sendRaw(
+      to.roomId,
+      EventType.RoomMessage,
+      {
+        msgtype: 'm.image',
+        body: image.name,
+        url: upload.content_uri,
+        info: { mimetype: 'image/png', size: bytes.byteLength },
+        'm.mentions': {},
+        ...(relation ? { 'm.relates_to': relation } : {}),
+      },
+      txnId,
+    );
   }
 
   /** The file as an m.file event after the text it belongs to, in the same thread. */
@@ -148,8 +180,10 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
         'm.mentions': mentionsFor(to.roomId, options.replyTo),
         ...(relation ? { 'm.relates_to': relation } : {}),
       };
-      const messageId = await sendRaw(to.roomId, EventType.RoomMessage, event);
+      const key = options.idempotencyKey;
+      const messageId = await sendRaw(to.roomId, EventType.RoomMessage, event, key);
       if (content.file) await sendFile(to, content.file, messageId);
+      if (content.image) await sendImage(to, content.image, messageId, key && `${key}.image`);
       return { conversation: to, messageId };
     },
 

@@ -16,7 +16,6 @@ import {
   SyncState,
 } from 'matrix-js-sdk';
 import type { Logger } from '../../config/logger.ts';
-import { ratingOfEmoji } from '../chat-ledger.ts';
 import type { Dispatcher, DispatchSurface } from '../dispatcher.ts';
 import type { Result } from '../failure.ts';
 import { textMessage } from '../rich-message.ts';
@@ -47,6 +46,8 @@ export interface MatrixBot {
   userId: string;
   deviceId: string;
   surface: MatrixSurface;
+  /** Syncing with the homeserver now (for /readyz). */
+  isConnected(): boolean;
   /** Stops syncing once the messages being answered are answered (jobs still running are not waited for). */
   stop(): Promise<void>;
 }
@@ -158,9 +159,8 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     const relation = event.getContent()['m.relates_to'] as { event_id?: string; key?: string } | undefined;
     switch (event.getType()) {
       case 'm.reaction': {
-        const rating = ratingOfEmoji(relation?.key);
-        if (rating && relation?.event_id)
-          await dispatcher.feedback(relation.event_id, event.getSender() ?? '', rating);
+        if (relation?.key && relation.event_id)
+          await dispatcher.reacted(relation.event_id, event.getSender() ?? '', relation.key);
         return;
       }
       case 'm.room.redaction': {
@@ -264,6 +264,10 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
       userId: session.userId,
       deviceId: session.deviceId,
       surface,
+      isConnected: () => {
+        const state = client.getSyncState();
+        return state === SyncState.Syncing || state === SyncState.Prepared;
+      },
       async stop() {
         live = false;
         await Promise.allSettled(inFlight);

@@ -10,6 +10,7 @@ import type { ConversationMemory } from '../conversation-memory.ts';
 import type { Result } from '../failure.ts';
 import type { IncomingMessage } from '../message.ts';
 import type { RichMessage } from '../rich-message.ts';
+import type { DigestPreviews } from './digest.ts';
 import type { JobObligations } from './job-reply.ts';
 
 export interface CommandContext {
@@ -31,6 +32,8 @@ export interface CommandContext {
   origin: JobOrigin;
   /** Questions are recorded here for the digest; null when nothing is recorded (no Redis). */
   activity: ActivityLog | null;
+  /** The weekly digest, for `!digest preview`; null when it is not set up. */
+  digest: DigestPreviews | null;
 }
 
 /** Messages in the conversation of the command, sent whenever there is something to say. */

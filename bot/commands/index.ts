@@ -4,6 +4,7 @@ import { buildCommand } from './build.ts';
 import { cancelCommand } from './cancel.ts';
 import { checkConfigCommand } from './check-config.ts';
 import type { Command } from './command.ts';
+import { digestCommand } from './digest.ts';
 import { faqCommand } from './faq.ts';
 import { helpCommand } from './help.ts';
 import { logCommand } from './log.ts';
@@ -21,5 +22,6 @@ export function defaultCommands(): Command[] {
     checkConfigCommand,
     logCommand,
     cancelCommand,
+    digestCommand,
   ];
 }

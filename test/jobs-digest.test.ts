@@ -1,0 +1,191 @@
+/**
+ * The digest's content as maintainers read it: the lead first with the week's numbers, a quiet week in
+ * one line, the most asked topics, the docs gaps with what the bot tried, pass rates, docs changes and
+ * feed news with patch series grouped; ISO weeks at their edges.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PNG } from 'pngjs';
+import type { ActivityEvent } from '../jobs/activity.ts';
+import {
+  compareDocs,
+  composeDigest,
+  type DocSection,
+  docSections,
+  isoWeekOf,
+  reportedWeek,
+} from '../jobs/digest.ts';
+import { groupPatchSeries } from '../jobs/feeds.ts';
+import type { Passage } from '../knowledge/passage.ts';
+
+const week = isoWeekOf(Date.UTC(2026, 10, 25, 12)); // Wednesday of 2026-W48
+const day = (n: number, hour = 10) => week.start + n * 86_400_000 + hour * 3_600_000;
+const noDocs = compareDocs([], []);
+
+const question = (at: number, text: string, answered: boolean, topic: string): ActivityEvent => ({
+  type: 'question',
+  at,
+  platform: 'matrix',
+  asker: 'a1',
+  question: text,
+  answered,
+  confidence: answered ? 0.8 : 0.05,
+  kernelVersion: '6.1.192',
+  passages: [{ title: topic, url: `https://docs.example/${encodeURIComponent(topic)}` }],
+});
+const job = (at: number, kind: 'build' | 'check-config', outcome: string, boot = false): ActivityEvent =>
+  ({
+    type: 'job',
+    at,
+    jobId: `j${at}`,
+    kind,
+    boot,
+    outcome,
+    durationMs: 3000,
+    kernelVersion: '6.1.192',
+  }) as ActivityEvent;
+
+test('ISO weeks: Monday to Monday in UTC, the year of their Thursday; a digest reports the last full week', () => {
+  assert.equal(week.label, '2026-W48');
+  assert.equal(new Date(week.start).toISOString(), '2026-11-23T00:00:00.000Z');
+  assert.equal(
+    isoWeekOf(Date.UTC(2027, 0, 1)).label,
+    '2026-W53',
+    'New Year’s Day 2027 is in 2026’s last week',
+  );
+  assert.equal(isoWeekOf(Date.UTC(2024, 11, 30)).label, '2025-W01');
+  assert.equal(
+    reportedWeek(Date.UTC(2026, 10, 30, 9)).label,
+    '2026-W48',
+    'Monday 09:00 reports the week before',
+  );
+  assert.equal(reportedWeek(Date.UTC(2026, 10, 30, 9), true).label, '2026-W49');
+});
+
+test('a quiet week is one line', () => {
+  const digest = composeDigest({ week, events: [], docs: noDocs, feeds: [] });
+  assert.equal(digest.quiet, true);
+  assert.equal(digest.details.length, 0);
+  assert.equal(digest.chartPng, null);
+  assert.match(digest.lead.lead, /^📰 Rust-for-Linux week 2026-W48: a quiet week/);
+  assert.equal(digest.lead.details.length, 0);
+});
+
+test('the lead gives the numbers; the thread the topics, gaps with what was tried, and pass rates', () => {
+  const events: ActivityEvent[] = [
+    question(day(0), 'which rustc for 6.1?', true, 'Quick Start › rustc'),
+    question(day(1), 'rustc version for 6.1 please', true, 'Quick Start › rustc'),
+    question(day(1), 'how do I enable CONFIG_RUST?', true, 'Quick Start › Configuration'),
+    question(day(2), 'can I write a GPU driver in Rust today?', false, 'Rust › General information'),
+    {
+      type: 'feedback',
+      at: day(3),
+      platform: 'discord',
+      rater: 'r1',
+      rating: 'down',
+      question: 'how do I enable CONFIG_RUST?',
+      sources: ['https://docs.example/config'],
+    },
+    job(day(2), 'build', 'success', true),
+    job(day(2), 'build', 'compile-error'),
+    job(day(4), 'build', 'success'),
+    job(day(4), 'check-config', 'config-problems'),
+  ];
+  const digest = composeDigest({ week, events, docs: noDocs, feeds: [] });
+  assert.equal(
+    digest.lead.lead,
+    '📰 Rust-for-Linux week 2026-W48: 4 questions (1 unanswered); 3 builds (67% passed, 1 booted in QEMU), 1 config check (0% could have Rust).',
+  );
+  const [topics, gaps, jobs] = digest.details;
+  assert.equal(topics?.lead, 'Most asked about:');
+  assert.match(topics!.details[0]!, /^• Quick Start › rustc https:\/\/\S+ — 2 questions$/);
+  assert.match(gaps!.lead, /1 question I could not answer, 1 answer marked 👎/);
+  assert.match(
+    gaps!.details[0]!,
+    /“can I write a GPU driver in Rust today\?” \(not answered\) — tried Rust › General information https:/,
+  );
+  assert.match(
+    gaps!.details[1]!,
+    /“how do I enable CONFIG_RUST\?” \(👎\) — tried source 1 https:\/\/docs\.example\/config/,
+  );
+  assert.match(jobs!.details[0]!, /compile-error: 1, config-problems: 1/);
+  // The chart: a real PNG of the week.
+  const png = PNG.sync.read(Buffer.from(digest.chartPng!, 'base64'));
+  assert.ok(png.width >= 300 && png.height >= 150);
+});
+
+const passage = (path: string, section: string[], text: string, version = '6.1.192'): Passage =>
+  ({
+    id: `${path}#${section.join('/')}`,
+    tree: `linux-${version}`,
+    kernelVersion: version,
+    path,
+    sectionPath: section,
+    anchor: null,
+    kind: 'doc',
+    text,
+    code: [],
+    url: `https://docs.example/${path}`,
+    lines: [1, 10],
+  }) satisfies Passage;
+
+test('docs changes: new and changed sections since the last digest; a stable update changes nothing', () => {
+  const before = docSections([
+    passage('rust/quick-start.rst', ['Quick Start', 'rustc'], 'Use 1.62.'),
+    passage('rust/quick-start.rst', ['Quick Start', 'bindgen'], 'Use 0.56.'),
+  ]);
+  const after = docSections([
+    passage('rust/quick-start.rst', ['Quick Start', 'rustc'], 'Use 1.62.', '6.1.200'),
+    passage('rust/quick-start.rst', ['Quick Start', 'bindgen'], 'Use 0.60.', '6.1.200'),
+    passage('rust/testing.rst', ['Testing', 'KUnit'], 'Run the doctests.', '6.1.200'),
+  ]);
+  const changes = compareDocs(before, after);
+  assert.deepEqual(
+    [changes.added.map((s) => s.title), changes.changed.map((s) => s.title), changes.removed],
+    [['Testing › KUnit'], ['Quick Start › bindgen'], 0],
+  );
+  const digest = composeDigest({ week, events: [], docs: changes, feeds: [] });
+  assert.equal(digest.quiet, false);
+  const docs = digest.details.find((m) => m.lead === 'Changes in the indexed docs:');
+  assert.deepEqual(
+    docs?.details.map((line) => line.replace(/ https:\S+/, '')),
+    ['• new: Testing › KUnit', '• changed: Quick Start › bindgen'],
+  );
+  // The first digest has nothing to compare with: it lists no "changes".
+  const first: DocSection[] | null = null;
+  assert.equal(compareDocs(first, after).first, true);
+  assert.equal(composeDigest({ week, events: [], docs: compareDocs(first, after), feeds: [] }).quiet, true);
+});
+
+test('feed news: a patch series is one entry with its version, parts and replies; failures are named', () => {
+  const item = (id: string, title: string) => ({
+    id,
+    title,
+    link: `https://lists.example/${id}`,
+    published: new Date(day(1)).toISOString(),
+    author: 'A. Developer',
+  });
+  const entries = groupPatchSeries([
+    item('c', '[PATCH v2 0/2] rust: add a widget abstraction'),
+    item('p1', '[PATCH v2 1/2] rust: widget: add the type'),
+    item('p2', '[PATCH v2 2/2] rust: widget: add a sample'),
+    item('r1', 'Re: [PATCH v2 1/2] rust: widget: add the type'),
+    item('n', 'Rust for Linux meeting notes'),
+  ]);
+  const digest = composeDigest({
+    week,
+    events: [],
+    docs: noDocs,
+    feeds: [
+      { feed: 'rust-for-linux list', entries },
+      { feed: 'broken feed', entries: [], failure: 'it answered HTTP 500' },
+    ],
+  });
+  assert.match(digest.lead.lead, /2 new threads on the feeds/);
+  const news = digest.details.find((m) => m.lead === 'New on the feeds:');
+  assert.deepEqual(news?.details, [
+    '• [PATCH v2 0/2] rust: add a widget abstraction https://lists.example/c — A. Developer, 1 reply',
+    '• Rust for Linux meeting notes https://lists.example/n',
+    'broken feed: could not be read this week (it answered HTTP 500).',
+  ]);
+});
