@@ -95,10 +95,10 @@ export class RedisActivityLog implements ActivityLog {
 
   async between(from: number, to: number): Promise<ActivityEvent[]> {
     const events: ActivityEvent[] = [];
+    // An event is written when it happens or later (ids >= at), so everything from `from` on is read.
     let start = String(Math.max(0, Math.floor(from)));
-    const end = `(${Math.floor(to)}`;
     for (;;) {
-      const page = await this.#redis.xrange(this.#key, start, end, 'COUNT', 1000);
+      const page = await this.#redis.xrange(this.#key, start, '+', 'COUNT', 1000);
       for (const [, fields] of page) {
         const json = fields[fields.indexOf('event') + 1];
         if (json) events.push(JSON.parse(json) as ActivityEvent);

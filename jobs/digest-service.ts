@@ -5,7 +5,7 @@
  * send, so a crash between sending and recording does not post twice), optionally after an admin's ✅,
  * and scheduled by a BullMQ job scheduler (cron and time zone from the config).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { MessageSender } from '../bot/capabilities.ts';
@@ -59,7 +59,10 @@ interface DocsSnapshot {
   previous: DocSection[] | null;
 }
 
-const LOCK_MS = 10 * 60 * 1000;
+/** A lock lives this long unless its holder renews it: a killed instance's lock is soon free again. */
+const LOCK_MS = 15_000;
+/** How long an instance waits for another one's composition. */
+const COMPOSE_WAIT_MS = 10 * 60 * 1000;
 const STORED_DAYS = 60;
 const SCHEDULER_ID = 'weekly-digest';
 
@@ -95,9 +98,9 @@ export class DigestService {
     const stored = await this.#redis.get(key);
     if (stored) return JSON.parse(stored) as Digest;
     // One instance composes (and so takes the week's feed items); the others wait for its result.
-    const lock = this.#key('composing', week.label);
-    if ((await this.#redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') {
-      for (let waited = 0; waited < LOCK_MS; waited += 500) {
+    const release = await this.#lock(this.#key('composing', week.label));
+    if (!release) {
+      for (let waited = 0; waited < COMPOSE_WAIT_MS; waited += 500) {
         const ready = await this.#redis.get(key);
         if (ready) return JSON.parse(ready) as Digest;
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -115,8 +118,22 @@ export class DigestService {
       this.#options.log.info({ week: week.label, quiet: digest.quiet }, 'digest composed');
       return digest;
     } finally {
-      await this.#redis.del(lock);
+      await release();
     }
+  }
+
+  /** Takes `key` for this instance, renewed while held; null when another instance holds it. */
+  async #lock(key: string): Promise<(() => Promise<void>) | null> {
+    const token = randomBytes(8).toString('hex');
+    if ((await this.#redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
+    const renew = setInterval(() => {
+      this.#redis.pexpire(key, LOCK_MS).catch(() => {});
+    }, LOCK_MS / 3);
+    return async () => {
+      clearInterval(renew);
+      // Only our own lock: after a long pause it may have expired and been taken by another instance.
+      if ((await this.#redis.get(key)) === token) await this.#redis.del(key);
+    };
   }
 
   /** What the digest of the week so far would say; takes no feed items and moves no snapshot. */
@@ -183,8 +200,8 @@ export class DigestService {
         report.skipped.push(target);
         continue;
       }
-      const lock = `${state}:lock`;
-      if (!sender || (await this.#redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      const release = sender ? await this.#lock(`${state}:lock`) : null;
+      if (!sender || !release) {
         report.pending.push(target);
         continue;
       }
@@ -192,7 +209,7 @@ export class DigestService {
         await this.#postSteps(digest, target, sender, state);
         report.posted.push(target);
       } finally {
-        await this.#redis.del(lock);
+        await release();
       }
     }
     return report;

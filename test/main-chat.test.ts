@@ -76,3 +76,18 @@ test('a bad setting stops it with the one-screen list, before anything starts', 
   assert.match(stderr, /knowledge\.maxSources/);
   assert.equal(stdout, '');
 });
+
+test('!digest preview in the terminal shows the week so far from what was asked', async () => {
+  const first = await chat('which bindgen does 6.1 need?\nhow do I make my cat like Rust drivers?\n', {
+    RFL_DIGEST_ENABLED: 'true',
+  });
+  assert.equal(first.code, 0, first.stderr);
+  const { code, stdout, stderr } = await chat('!digest preview\n', { RFL_DIGEST_ENABLED: 'true' });
+  assert.equal(code, 0, stderr);
+  assert.match(
+    stdout,
+    /^Preview of the digest so far \(\d{4}-W\d{2}\) — 📰 Rust-for-Linux week \d{4}-W\d{2}: \d+ questions?\b/m,
+  );
+  assert.match(stdout, /Most asked about:/);
+  assert.match(stdout, /min-tool-version|Quick Start|Requirements/, 'topics name the docs sections');
+});

@@ -1,0 +1,151 @@
+/**
+ * The weekly digest in a Matrix room, as operators run it: `node bot/main.ts serve` with the digest
+ * scheduled every two seconds, last week's activity in Redis and a feed served over loopback. The bot is
+ * SIGKILLed right after it posted the lead; the restarted bot finishes the digest in the lead's thread,
+ * and the room sees every part exactly once, the chart as a picture, however many ticks follow.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Preset } from 'matrix-js-sdk';
+import { RedisActivityLog } from '../jobs/activity.ts';
+import { reportedWeek } from '../jobs/digest.ts';
+import { privateRedis } from './helpers/jobs.ts';
+import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { Newcomer, type SeenEvent, startSynapse, unrefSdkRequestTimers } from './helpers/synapse.ts';
+
+unrefSdkRequestTimers();
+
+const work = mkdtempSync(join(tmpdir(), 'rfl-digest-'));
+const tree = writeKernelTree(join(work, 'linux'), {
+  version: '6.1.50',
+  rustc: '1.62.0',
+  bindgen: '0.56.0',
+  configNote: 'It is near the top of the menu.',
+});
+const redis = await privateRedis();
+const redisUrl = redis.url;
+const synapse = await startSynapse();
+const atom = readFileSync(new URL('./fixtures/feeds/list-v1.atom.xml', import.meta.url));
+const feeds = createServer((_request, response) =>
+  response.writeHead(200, { 'content-type': 'application/atom+xml' }).end(atom),
+);
+await new Promise<void>((resolve) => feeds.listen(0, '127.0.0.1', resolve));
+const feedUrl = `http://127.0.0.1:${(feeds.address() as { port: number }).port}/list.atom`;
+
+after(async () => {
+  feeds.close();
+  await redis.stop();
+  await synapse.stop();
+});
+
+function serve(env: Record<string, string>): { child: ChildProcess; stderr: () => string } {
+  const child = spawn(process.execPath, ['bot/main.ts', 'serve', '--no-worker'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: work,
+      KERNEL_SRC: tree,
+      RFL_CACHE_DIR: join(work, 'cache'),
+      RFL_REDIS_URL: redisUrl,
+      RFL_LOG_LEVEL: 'info',
+      RFL_OPS_PORT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  return { child, stderr: () => stderr };
+}
+
+const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+test('killed after the lead, the restarted bot finishes the digest: every part once', async () => {
+  const botUser = await synapse.register('rfl-digest');
+  const alice = await Newcomer.start(synapse, await synapse.register('alice'));
+  const passwordFile = join(work, 'password');
+  writeFileSync(passwordFile, botUser.password, { mode: 0o600 });
+  const room = (await alice.client.createRoom({ preset: Preset.PublicChat, name: 'rust-news' })).room_id;
+  await alice.client.invite(room, botUser.userId);
+  const env = {
+    RFL_MATRIX_HOMESERVER_URL: synapse.baseUrl,
+    RFL_MATRIX_USER_ID: botUser.userId,
+    RFL_MATRIX_PASSWORD_FILE: passwordFile,
+    RFL_MATRIX_ALLOWLIST: JSON.stringify([alice.userId]),
+    RFL_DIGEST_ENABLED: 'true',
+    RFL_DIGEST_SCHEDULE: '*/2 * * * * *',
+    RFL_DIGEST_TARGETS: JSON.stringify([{ platform: 'matrix', room }]),
+    RFL_DIGEST_FEEDS: JSON.stringify([{ url: feedUrl, name: 'rust-for-linux list' }]),
+  };
+
+  // Last week, as the activity log has it.
+  const connection = new Redis(redisUrl);
+  const activity = new RedisActivityLog(connection, { key: 'rfl:activity', retentionDays: 90 });
+  const week = reportedWeek(Date.now());
+  for (const [n, question] of ['which rustc does 6.1 need?', 'how do I enable CONFIG_RUST?'].entries())
+    await activity.record({
+      type: 'question',
+      at: week.start + (n + 1) * 3_600_000,
+      platform: 'matrix',
+      asker: 'someone',
+      question,
+      answered: n === 0,
+      confidence: 0.6,
+      kernelVersion: '6.1.50',
+      passages: [{ title: 'Quick Start › rustc', url: 'https://docs.example/quick-start' }],
+    });
+  connection.disconnect();
+  let first = serve(env);
+
+  const digestEvents = () =>
+    alice.seen.filter(
+      (e: SeenEvent) => e.roomId === room && e.sender === botUser.userId && e.type === 'm.room.message',
+    );
+  try {
+    await until(() => /"msg":"digest: lead posted"/.test(first.stderr()), 90_000, 'the lead');
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('close', resolve));
+    const second = serve(env);
+    first = second;
+    await until(() => /"step":"chart".*"msg":"digest: posted"/.test(second.stderr()), 90_000, 'the rest');
+    await new Promise((resolve) => setTimeout(resolve, 5_000)); // more ticks: nothing more may come
+    second.child.kill('SIGTERM');
+    assert.equal(
+      await new Promise((resolve) => second.child.once('close', resolve)),
+      0,
+      second.stderr().slice(-2000),
+    );
+  } finally {
+    first.child.kill('SIGKILL');
+    alice.stop();
+  }
+
+  const posted = digestEvents();
+  const leads = posted.filter((e) => String(e.content.body).startsWith('📰'));
+  assert.equal(leads.length, 1, 'one lead');
+  assert.match(String(leads[0]!.content.body), /2 questions \(1 unanswered\)/);
+  const inThread = posted.filter(
+    (e) =>
+      (e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined)?.event_id ===
+      leads[0]!.id,
+  );
+  const bodies = inThread.map((e) => String(e.content.body).split('\n')[0]);
+  assert.equal(new Set(bodies).size, bodies.length, `nothing twice: ${bodies.join(' | ')}`);
+  assert.ok(bodies.includes('Most asked about:'));
+  assert.ok(bodies.some((body) => body?.startsWith('Docs gaps')));
+  assert.ok(bodies.includes('New on the feeds:'));
+  assert.equal(inThread.filter((e) => e.content.msgtype === 'm.image').length, 1, 'the chart, once');
+  assert.equal(posted.length, 1 + inThread.length, 'everything else is in the thread');
+});
