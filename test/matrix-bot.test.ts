@@ -3,7 +3,7 @@
  * password, and a second matrix-js-sdk client asking questions in rooms, threads and a DM.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -353,4 +353,21 @@ test('👍 on an answer is recorded as feedback on that answer', async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
   assert.deepEqual(await ledger.ratings(`matrix:${reply.id}`), { [alice.userId]: 'up' });
   assert.equal((await ledger.answer(`matrix:${reply.id}`))?.question, '!ask which rustc does 6.1 need?');
+});
+
+test('a send with an idempotency key is not repeated by a restarted bot on a new login', async () => {
+  const key = `digest-step-${Date.now()}`;
+  const content = { lead: 'Most asked about:', details: ['• Quick Start'], sources: [] };
+  const first = await bot.surface.send({ roomId: room }, content, { idempotencyKey: key });
+  // A new access token: transaction ids no longer dedupe; only the key in the event can.
+  await bot.stop();
+  rmSync(join(stateDir, SESSION_FILE));
+  bot = await startBot();
+  const again = await bot.surface.send({ roomId: room }, content, { idempotencyKey: key });
+  assert.equal(again.messageId, first.messageId);
+  await replyTo(alice, await alice.say(room, { msgtype: 'm.text', body: '!help' }));
+  const copies = alice.seen.filter(
+    (e) => e.sender === bot.userId && e.content['org.rfl_onboard.idempotency_key'] === key,
+  );
+  assert.equal(copies.length, 1);
 });

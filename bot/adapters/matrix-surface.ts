@@ -5,6 +5,7 @@
  */
 import {
   ConnectionError,
+  Direction,
   EventType,
   type MatrixClient,
   MatrixError,
@@ -25,6 +26,15 @@ import type { Result } from '../failure.ts';
 import type { AttachmentInfo, ConversationRef } from '../message.ts';
 import { renderMatrix } from '../render-matrix.ts';
 import type { RichMessage } from '../rich-message.ts';
+
+/**
+ * Where a send's idempotency key travels in the event. Transaction ids dedupe only within one access
+ * token, and a bot with encryption logs in as a new device on each start: the key in the content lets a
+ * restarted bot find what it sent before.
+ */
+const IDEMPOTENCY_FIELD = 'org.rfl_onboard.idempotency_key';
+/** How far back a restarted bot looks for an event it may already have sent. */
+const LOOKBACK_EVENTS = 200;
 
 /** How long a send keeps trying through a homeserver restart or rate limiting before it gives up. */
 const RETRY_FOR_MS = 120_000;
@@ -148,6 +158,7 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
         url: upload.content_uri,
         info: { mimetype: 'image/png', size: bytes.byteLength },
         'm.mentions': {},
+        ...(txnId ? { [IDEMPOTENCY_FIELD]: txnId } : {}),
         ...(relation ? { 'm.relates_to': relation } : {}),
       },
       txnId,
@@ -172,18 +183,37 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
     });
   }
 
+  /** The bot's own event carrying `key` among the room's recent events (decrypted ones included). */
+  async function alreadySent(roomId: string, key: string): Promise<string | null> {
+    const mine = (sender: string | undefined, content: Record<string, unknown> | undefined) =>
+      sender === client.getUserId() && content?.[IDEMPOTENCY_FIELD] === key;
+    for (const event of client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [])
+      if (mine(event.getSender(), event.getContent()) && event.getId()) return event.getId() ?? null;
+    const page = await retrying(log, 'reading recent events', () =>
+      client.createMessagesRequest(roomId, null, LOOKBACK_EVENTS, Direction.Backward),
+    );
+    const found = page.chunk.find((event) => mine(event.sender, event.content as Record<string, unknown>));
+    return found?.event_id ?? null;
+  }
+
   return {
     async send(to, content, options: SendOptions = {}): Promise<MessageRef> {
       const relation = threadRelation(to, options.replyTo);
+      const key = options.idempotencyKey;
+      const earlier = key ? await alreadySent(to.roomId, key) : null;
+      if (earlier)
+        log.info({ roomId: to.roomId, eventId: earlier }, 'matrix: sent before a restart; not again');
       const event = {
         ...messageContent(content),
         'm.mentions': mentionsFor(to.roomId, options.replyTo),
         ...(relation ? { 'm.relates_to': relation } : {}),
+        ...(key ? { [IDEMPOTENCY_FIELD]: key } : {}),
       };
-      const key = options.idempotencyKey;
-      const messageId = await sendRaw(to.roomId, EventType.RoomMessage, event, key);
-      if (content.file) await sendFile(to, content.file, messageId);
-      if (content.image) await sendImage(to, content.image, messageId, key && `${key}.image`);
+      const messageId = earlier ?? (await sendRaw(to.roomId, EventType.RoomMessage, event, key));
+      if (content.file && !earlier) await sendFile(to, content.file, messageId);
+      const imageKey = key && `${key}.image`;
+      if (content.image && !(imageKey && earlier && (await alreadySent(to.roomId, imageKey))))
+        await sendImage(to, content.image, messageId, imageKey);
       return { conversation: to, messageId };
     },
 
