@@ -3,48 +3,20 @@
  * tree, and a Redis it has to start itself.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { botWorkDir, spawnBot } from './helpers/bot-process.ts';
 import { freePort, shutdownRedis } from './helpers/redis.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'rfl-main-'));
-const tree = writeKernelTree(join(work, 'linux'), {
-  version: '6.1.50',
-  rustc: '1.62.0',
-  bindgen: '0.56.0',
-  configNote: 'It is near the top of the menu.',
-});
-
+const work = botWorkDir('main');
 const redisUrl = `redis://127.0.0.1:${await freePort()}`;
 
 after(() => shutdownRedis(redisUrl));
 
-function chat(input: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['bot/main.ts', 'chat'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      KERNEL_SRC: tree,
-      RFL_CACHE_DIR: join(work, 'cache'),
-      RFL_REDIS_URL: redisUrl,
-      RFL_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(input);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
+async function chat(input: string, env: Record<string, string> = {}) {
+  const bot = spawnBot(work, ['chat'], { RFL_REDIS_URL: redisUrl, ...env });
+  bot.child.stdin?.end(input);
+  const code = await bot.exited;
+  return { code, stdout: bot.stdout(), stderr: bot.stderr() };
 }
 
 test('piped questions get cited answers in order, and the process exits at end of input', async () => {

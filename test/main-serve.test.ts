@@ -4,25 +4,17 @@
  * stopping cleanly on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Preset } from 'matrix-js-sdk';
-import { writeKernelTree } from './helpers/kernel-fixture.ts';
+import { botWorkDir, spawnBot } from './helpers/bot-process.ts';
 import { freePort, shutdownRedis } from './helpers/redis.ts';
 import { Newcomer, startSynapse, unrefSdkRequestTimers } from './helpers/synapse.ts';
 
 unrefSdkRequestTimers();
 
-const work = mkdtempSync(join(tmpdir(), 'rfl-serve-'));
-const tree = writeKernelTree(join(work, 'linux'), {
-  version: '6.1.50',
-  rustc: '1.62.0',
-  bindgen: '0.56.0',
-  configNote: 'It is near the top of the menu.',
-});
+const work = botWorkDir('serve');
 const redisUrl = `redis://127.0.0.1:${await freePort()}`;
 const synapse = await startSynapse();
 
@@ -34,28 +26,15 @@ after(async () => {
 test('serve connects to Matrix from env settings, answers in a room, and stops on SIGTERM', async () => {
   const botUser = await synapse.register('rfl-serve');
   const alice = await Newcomer.start(synapse, await synapse.register('alice'));
-  const passwordFile = join(work, 'matrix-password');
+  const passwordFile = join(work.dir, 'matrix-password');
   writeFileSync(passwordFile, `${botUser.password}\n`, { mode: 0o600 });
-  const child = spawn(process.execPath, ['bot/main.ts', 'serve', '--no-worker'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      KERNEL_SRC: tree,
-      RFL_CACHE_DIR: join(work, 'cache'),
-      RFL_REDIS_URL: redisUrl,
-      RFL_MATRIX_HOMESERVER_URL: synapse.baseUrl,
-      RFL_MATRIX_USER_ID: botUser.userId,
-      RFL_MATRIX_PASSWORD_FILE: passwordFile,
-      RFL_MATRIX_ALLOWLIST: JSON.stringify([alice.userId]),
-      RFL_LOG_LEVEL: 'info',
-      RFL_OPS_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const bot = spawnBot(work, ['serve', '--no-worker'], {
+    RFL_REDIS_URL: redisUrl,
+    RFL_MATRIX_HOMESERVER_URL: synapse.baseUrl,
+    RFL_MATRIX_USER_ID: botUser.userId,
+    RFL_MATRIX_PASSWORD_FILE: passwordFile,
+    RFL_MATRIX_ALLOWLIST: JSON.stringify([alice.userId]),
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
     // The bot logs in before it can be invited usefully; an invite before that waits in its first sync.
     const room = (await alice.client.createRoom({ preset: Preset.PrivateChat, invite: [botUser.userId] }))
@@ -82,7 +61,7 @@ test('serve connects to Matrix from env settings, answers in a room, and stops o
     );
     assert.match(String(reply.content.body), /0\.56\.0/);
     // The operator's endpoints: alive, ready (Redis and Matrix), and metrics that counted the question.
-    const port = /"port":(\d+),"msg":"ops endpoints/.exec(stderr)?.[1];
+    const port = /"port":(\d+),"msg":"ops endpoints/.exec(bot.stderr())?.[1];
     assert.ok(port, 'the ops port is logged');
     const ops = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${ops}/healthz`)).status, 200);
@@ -90,11 +69,11 @@ test('serve connects to Matrix from env settings, answers in a room, and stops o
     assert.equal(ready.status, 200);
     assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: 'ok', matrix: 'ok' });
     assert.match(await (await fetch(`${ops}/metrics`)).text(), /rfl_questions_total\{outcome="answered"\} 1/);
-    assert.doesNotMatch(stderr, new RegExp(botUser.password), 'the password never reaches the log');
+    assert.doesNotMatch(bot.stderr(), new RegExp(botUser.password), 'the password never reaches the log');
   } finally {
-    child.kill('SIGTERM');
+    bot.child.kill('SIGTERM');
     alice.stop();
   }
-  assert.equal(await exited, 0, stderr.slice(-2000));
-  assert.match(stderr, /"msg":"stopping"/);
+  assert.equal(await bot.exited, 0, bot.stderr().slice(-2000));
+  assert.match(bot.stderr(), /"msg":"stopping"/);
 });

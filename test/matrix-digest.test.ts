@@ -5,29 +5,21 @@
  * and the room sees every part exactly once, the chart as a picture, however many ticks follow.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Preset } from 'matrix-js-sdk';
 import { RedisActivityLog } from '../jobs/activity.ts';
 import { reportedWeek } from '../jobs/digest.ts';
+import { botWorkDir, spawnBot } from './helpers/bot-process.ts';
 import { privateRedis } from './helpers/jobs.ts';
-import { writeKernelTree } from './helpers/kernel-fixture.ts';
 import { Newcomer, type SeenEvent, startSynapse, unrefSdkRequestTimers } from './helpers/synapse.ts';
 
 unrefSdkRequestTimers();
 
-const work = mkdtempSync(join(tmpdir(), 'rfl-digest-'));
-const tree = writeKernelTree(join(work, 'linux'), {
-  version: '6.1.50',
-  rustc: '1.62.0',
-  bindgen: '0.56.0',
-  configNote: 'It is near the top of the menu.',
-});
+const work = botWorkDir('digest');
 const redis = await privateRedis();
 const redisUrl = redis.url;
 const synapse = await startSynapse();
@@ -44,25 +36,8 @@ after(async () => {
   await synapse.stop();
 });
 
-function serve(env: Record<string, string>): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, ['bot/main.ts', 'serve', '--no-worker'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      KERNEL_SRC: tree,
-      RFL_CACHE_DIR: join(work, 'cache'),
-      RFL_REDIS_URL: redisUrl,
-      RFL_LOG_LEVEL: 'info',
-      RFL_OPS_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
-  return { child, stderr: () => stderr };
-}
+const serve = (env: Record<string, string>) =>
+  spawnBot(work, ['serve', '--no-worker'], { RFL_REDIS_URL: redisUrl, ...env });
 
 const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
   const deadline = Date.now() + timeoutMs;
@@ -75,7 +50,7 @@ const until = async (condition: () => boolean, timeoutMs: number, what: string) 
 test('killed after the lead, the restarted bot finishes the digest: every part once', async () => {
   const botUser = await synapse.register('rfl-digest');
   const alice = await Newcomer.start(synapse, await synapse.register('alice'));
-  const passwordFile = join(work, 'password');
+  const passwordFile = join(work.dir, 'password');
   writeFileSync(passwordFile, botUser.password, { mode: 0o600 });
   const room = (await alice.client.createRoom({ preset: Preset.PublicChat, name: 'rust-news' })).room_id;
   await alice.client.invite(room, botUser.userId);
@@ -116,17 +91,13 @@ test('killed after the lead, the restarted bot finishes the digest: every part o
   try {
     await until(() => /"msg":"digest: lead posted"/.test(first.stderr()), 90_000, 'the lead');
     first.child.kill('SIGKILL');
-    await new Promise((resolve) => first.child.once('close', resolve));
+    await first.exited;
     const second = serve(env);
     first = second;
     await until(() => /"step":"chart".*"msg":"digest: posted"/.test(second.stderr()), 90_000, 'the rest');
     await new Promise((resolve) => setTimeout(resolve, 5_000)); // more ticks: nothing more may come
     second.child.kill('SIGTERM');
-    assert.equal(
-      await new Promise((resolve) => second.child.once('close', resolve)),
-      0,
-      second.stderr().slice(-2000),
-    );
+    assert.equal(await second.exited, 0, second.stderr().slice(-2000));
   } finally {
     first.child.kill('SIGKILL');
     alice.stop();
