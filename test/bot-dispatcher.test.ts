@@ -207,3 +207,28 @@ test('👍/👎 are recorded on the answer, once per user, and a change of mind 
   assert.equal((await ledger.answer(`matrix:${replyId}`))?.question, '!echo rate me');
   assert.equal(await dispatcher.feedback('$not-ours', '@bob:localhost', 'up'), false, 'not an answer');
 });
+
+test('other reactions on the bot’s messages go to the reaction hook (✅ approving a digest), not to feedback', async () => {
+  const ledger = freshLedger();
+  const room = new FakeRoom();
+  const seen: [string, string, string][] = [];
+  const dispatcher = createDispatcher({
+    router,
+    ledger,
+    platform: 'matrix',
+    userMessagesPerMinute: 100,
+    editWindowMs: 60_000,
+    log,
+    onReaction: async (messageId, userId, emoji) => void seen.push([messageId, userId, emoji]),
+  });
+  await dispatcher.message(said('$x1', '!echo digest'), room.surface());
+  const [replyId] = [...room.messages.keys()];
+  await dispatcher.reacted(replyId!, '@admin:localhost', '✅');
+  await dispatcher.reacted(replyId!, '@bob:localhost', '👍🏽');
+  assert.deepEqual(seen, [[replyId, '@admin:localhost', '✅']]);
+  assert.deepEqual(
+    await ledger.ratings(`matrix:${replyId}`),
+    { '@bob:localhost': 'up' },
+    'a skin tone is still 👍',
+  );
+});

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { Preset } from 'matrix-js-sdk';
+import { EventType, Preset, RelationType } from 'matrix-js-sdk';
 import { RedisActivityLog } from '../jobs/activity.ts';
 import { reportedWeek } from '../jobs/digest.ts';
 import { botWorkDir, spawnBot } from './helpers/bot-process.ts';
@@ -119,4 +119,59 @@ test('killed after the lead, the restarted bot finishes the digest: every part o
   assert.ok(bodies.includes('New on the feeds:'));
   assert.equal(inThread.filter((e) => e.content.msgtype === 'm.image').length, 1, 'the chart, once');
   assert.equal(posted.length, 1 + inThread.length, 'everything else is in the thread');
+});
+
+test('with approval on, the digest waits in the admin room until an admin reacts ✅', async () => {
+  const botUser = await synapse.register('rfl-approve');
+  const admin = await Newcomer.start(synapse, await synapse.register('admin'));
+  const passwordFile = join(work.dir, 'password-approve');
+  writeFileSync(passwordFile, botUser.password, { mode: 0o600 });
+  const adminRoom = (await admin.client.createRoom({ preset: Preset.PrivateChat, name: 'admins' })).room_id;
+  const news = (await admin.client.createRoom({ preset: Preset.PublicChat, name: 'news' })).room_id;
+  for (const roomId of [adminRoom, news]) await admin.client.invite(roomId, botUser.userId);
+  const bot = serve({
+    RFL_MATRIX_HOMESERVER_URL: synapse.baseUrl,
+    RFL_MATRIX_USER_ID: botUser.userId,
+    RFL_MATRIX_PASSWORD_FILE: passwordFile,
+    RFL_MATRIX_ALLOWLIST: JSON.stringify([admin.userId]),
+    RFL_DIGEST_ENABLED: 'true',
+    RFL_DIGEST_SCHEDULE: '*/2 * * * * *',
+    RFL_DIGEST_TARGETS: JSON.stringify([{ platform: 'matrix', room: news }]),
+    RFL_DIGEST_ADMIN_ROOMS: JSON.stringify([{ platform: 'matrix', room: adminRoom }]),
+    RFL_DIGEST_ADMINS: JSON.stringify([admin.userId]),
+    RFL_DIGEST_APPROVAL: 'true',
+  });
+  const fromBot = (roomId: string) =>
+    admin.seen.filter(
+      (e) => e.roomId === roomId && e.sender === botUser.userId && e.type === 'm.room.message',
+    );
+  try {
+    const request = await admin.waitFor(
+      (e) => e.roomId === adminRoom && e.sender === botUser.userId && String(e.content.body).startsWith('📰'),
+      90_000,
+      'the approval request',
+    );
+    assert.match(String(request.content.body), /reacting ✅ to this message sends it/);
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // ticks pass: nothing goes out unapproved
+    assert.equal(fromBot(news).length, 0);
+    await admin.client.sendEvent(adminRoom, null, EventType.Reaction, {
+      'm.relates_to': { rel_type: RelationType.Annotation, event_id: request.id, key: '✅' },
+    });
+    await admin.waitFor(
+      (e) => e.roomId === news && e.sender === botUser.userId && String(e.content.body).startsWith('📰'),
+      60_000,
+      'the digest in the news room',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    assert.equal(fromBot(news).filter((e) => String(e.content.body).startsWith('📰')).length, 1);
+    assert.equal(
+      fromBot(adminRoom).filter((e) => String(e.content.body).startsWith('📰')).length,
+      1,
+      'asked once',
+    );
+  } finally {
+    bot.child.kill('SIGTERM');
+    await bot.exited;
+    admin.stop();
+  }
 });
