@@ -4,6 +4,7 @@
  * font files, no native modules, so it renders the same on every machine and in a few milliseconds.
  */
 import { crc32, deflateSync } from 'node:zlib';
+import { isoWeekOf } from './iso-week.ts';
 
 export interface DayActivity {
   /** Calendar day, YYYY-MM-DD (read as UTC). */
@@ -143,7 +144,7 @@ export function defaultTitle(days: readonly DayActivity[]): string {
   const questions = days.reduce((sum, d) => sum + d.questions, 0);
   const builds = days.reduce((sum, d) => sum + d.builds, 0);
   const first = days[0];
-  const lead = first ? `Week ${isoWeek(first.date)}` : 'Activity';
+  const lead = first ? `Week ${isoWeekOf(parseDate(first.date).getTime()).label}` : 'Activity';
   return `${lead}: ${plural(questions, 'question')}, ${plural(builds, 'build')}`;
 }
 
@@ -175,16 +176,6 @@ function parseDate(date: string): Date {
     throw new RangeError(`activity chart: not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
   }
   return d;
-}
-
-/** "2026-11-23" → "2026-W48". */
-export function isoWeek(date: string): string {
-  const d = parseDate(date);
-  const weekday = (d.getUTCDay() + 6) % 7; // Monday = 0
-  const thursday = new Date(d.getTime() + (3 - weekday) * 86_400_000);
-  const year = thursday.getUTCFullYear();
-  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
-  return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
 function validate(days: readonly DayActivity[]): void {

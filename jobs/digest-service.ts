@@ -13,17 +13,9 @@ import type { ConversationRef } from '../bot/message.ts';
 import type { RichMessage } from '../bot/rich-message.ts';
 import type { Logger } from '../config/logger.ts';
 import type { ActivityLog } from './activity.ts';
-import {
-  compareDocs,
-  composeDigest,
-  type Digest,
-  type DocSection,
-  type FeedNews,
-  type IsoWeek,
-  isoWeekOf,
-  reportedWeek,
-} from './digest.ts';
+import { compareDocs, composeDigest, type Digest, type DocSection, type FeedNews } from './digest.ts';
 import { type FeedConfig, FeedStore, groupPatchSeries } from './feeds.ts';
+import { type IsoWeek, isoWeekOf, reportedWeek } from './iso-week.ts';
 
 export type DigestPlatform = 'matrix' | 'discord' | 'terminal';
 

@@ -9,36 +9,13 @@ import type { Passage } from '../knowledge/passage.ts';
 import type { ActivityEvent, PassageRef } from './activity.ts';
 import { type DayActivity, renderActivityChart } from './digest-chart.ts';
 import type { DigestEntry } from './feeds.ts';
+import type { IsoWeek } from './iso-week.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 const TOP_TOPICS = 5;
 const MAX_GAPS = 10;
 const MAX_DOC_CHANGES = 10;
 const MAX_FEED_ENTRIES = 10;
-
-/** An ISO week and the UTC instants it spans. */
-export interface IsoWeek {
-  label: string; // 2026-W48
-  start: number;
-  end: number;
-}
-
-/** The ISO week that contains `at`. */
-export function isoWeekOf(at: number): IsoWeek {
-  const day = new Date(at);
-  const midnight = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate());
-  const weekday = (day.getUTCDay() + 6) % 7; // Monday = 0
-  const start = midnight - weekday * DAY_MS;
-  const thursday = new Date(start + 3 * DAY_MS);
-  const year = thursday.getUTCFullYear();
-  const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY_MS)) + 1;
-  return { label: `${year}-W${String(week).padStart(2, '0')}`, start, end: start + 7 * DAY_MS };
-}
-
-/** The week a digest sent at `at` reports on: the last full week, or the current one (`current`). */
-export function reportedWeek(at: number, current = false): IsoWeek {
-  return isoWeekOf(current ? at : isoWeekOf(at).start - 1);
-}
 
 /** One section of the indexed docs as the digest compares them week to week. */
 export interface DocSection {
@@ -304,8 +281,6 @@ export function composeDigest(input: DigestInput): Digest {
   const news = feedLines(input.feeds);
   if (news.length > 0) details.push(message('New on the feeds:', news));
 
-  const chart = renderActivityChart(activityByDay(week, questions, jobs), {
-    title: `Week ${week.label}: ${plural(questions.length, 'question')}, ${plural(jobs.filter((j) => j.kind !== 'check-config').length, 'build')}`,
-  });
+  const chart = renderActivityChart(activityByDay(week, questions, jobs));
   return { week: week.label, quiet, lead, details, chartPng: Buffer.from(chart).toString('base64') };
 }

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryActivityLog } from '../jobs/activity.ts';
-import { reportedWeek } from '../jobs/digest.ts';
 import { DigestService } from '../jobs/digest-service.ts';
+import { reportedWeek } from '../jobs/iso-week.ts';
 import { type BotOnFake, discordKnowledge, startBotOnFake } from './helpers/fake-discord/bot.ts';
 import { log, privateRedis } from './helpers/jobs.ts';
 

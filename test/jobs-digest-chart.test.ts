@@ -11,9 +11,9 @@ import {
   chartLayout,
   type DayActivity,
   defaultTitle,
-  isoWeek,
   renderActivityChart,
 } from '../jobs/digest-chart.ts';
+import { isoWeekOf } from '../jobs/iso-week.ts';
 
 /*
  * Every check reads the PNG back through pngjs (an independent decoder that also verifies chunk CRCs and the
@@ -160,9 +160,9 @@ test('the title is drawn in the title area, and it is the given one (or the week
     defaultTitle([{ date: '2027-01-01', questions: 1, builds: 1 }]),
     'Week 2026-W53: 1 question, 1 build',
   );
-  assert.equal(isoWeek('2025-12-29'), '2026-W01');
-  assert.equal(isoWeek('2024-12-30'), '2025-W01');
-  assert.equal(isoWeek('2021-01-03'), '2020-W53');
+  assert.equal(isoWeekOf(Date.parse('2025-12-29')).label, '2026-W01');
+  assert.equal(isoWeekOf(Date.parse('2024-12-30')).label, '2025-W01');
+  assert.equal(isoWeekOf(Date.parse('2021-01-03')).label, '2020-W53');
 });
 
 test('the legend shows both colours, and every day gets a label under the baseline', () => {

@@ -13,8 +13,8 @@ import type { MessageSender, SendOptions } from '../bot/capabilities.ts';
 import type { ConversationRef } from '../bot/message.ts';
 import type { RichMessage } from '../bot/rich-message.ts';
 import { MemoryActivityLog } from '../jobs/activity.ts';
-import { isoWeekOf, reportedWeek } from '../jobs/digest.ts';
 import { DigestService, type DigestServiceOptions, type DigestTarget } from '../jobs/digest-service.ts';
+import { isoWeekOf, reportedWeek } from '../jobs/iso-week.ts';
 import { log, privateRedis } from './helpers/jobs.ts';
 
 let redis: Awaited<ReturnType<typeof privateRedis>>;

@@ -7,15 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { ActivityEvent } from '../jobs/activity.ts';
-import {
-  compareDocs,
-  composeDigest,
-  type DocSection,
-  docSections,
-  isoWeekOf,
-  reportedWeek,
-} from '../jobs/digest.ts';
+import { compareDocs, composeDigest, type DocSection, docSections } from '../jobs/digest.ts';
 import { groupPatchSeries } from '../jobs/feeds.ts';
+import { isoWeekOf, reportedWeek } from '../jobs/iso-week.ts';
 import type { Passage } from '../knowledge/passage.ts';
 
 const week = isoWeekOf(Date.UTC(2026, 10, 25, 12)); // Wednesday of 2026-W48

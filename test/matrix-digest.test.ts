@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { EventType, Preset, RelationType } from 'matrix-js-sdk';
 import { RedisActivityLog } from '../jobs/activity.ts';
-import { reportedWeek } from '../jobs/digest.ts';
+import { reportedWeek } from '../jobs/iso-week.ts';
 import { botWorkDir, spawnBot } from './helpers/bot-process.ts';
 import { privateRedis } from './helpers/jobs.ts';
 import { Newcomer, type SeenEvent, startSynapse, unrefSdkRequestTimers } from './helpers/synapse.ts';
