@@ -26,9 +26,14 @@ export const REDACTED_PATHS = [
 
 /** Secrets inside text: bearer tokens, and tokens or passwords in URLs (SDKs put them in error messages). */
 const SECRET_IN_TEXT = /(Bearer\s+|[?&](?:access_token|token|password)=)[^\s&"'<>]+/gi;
+/**
+ * A password in a URL's user info (redis://user:secret@host). Anchored on "://", and neither part can
+ * run past the next "/", so the scan stays linear however the text repeats.
+ */
+const PASSWORD_IN_URL = /(:\/\/[^\s:/@]*:)[^\s@/]+@/g;
 
 export function scrubSecrets(text: string): string {
-  return text.replace(SECRET_IN_TEXT, '$1[redacted]');
+  return text.replace(SECRET_IN_TEXT, '$1[redacted]').replace(PASSWORD_IN_URL, '$1[redacted]@');
 }
 
 const scrubbedError = (error: unknown) => {

@@ -54,7 +54,11 @@ export const configSchema = z.strictObject({
       url: z
         .string()
         .default('redis://127.0.0.1:6379')
-        .meta({ description: 'Redis for the job queue and records.' }),
+        .meta({
+          description:
+            'Redis for the job queue and records: redis://[user:password@]host:port, rediss:// for TLS (a private CA via NODE_EXTRA_CA_CERTS).',
+          secret: true,
+        }),
       startLocal: z.boolean().default(true).meta({
         description:
           "Start Debian's redis-server (data under cacheDir) when the URL is on loopback and nothing answers.",
