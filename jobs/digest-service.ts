@@ -57,6 +57,10 @@ const LOCK_MS = 15_000;
 const COMPOSE_WAIT_MS = 10 * 60 * 1000;
 const STORED_DAYS = 60;
 const SCHEDULER_ID = 'weekly-digest';
+/** KEYS[1] is a lock, ARGV[1] the holder's token. */
+const DELETE_IF_OURS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+/** The same, ARGV[2] the lock's new lifetime in ms. */
+const RENEW_IF_OURS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
 
 const targetKey = (target: DigestTarget) =>
   `${target.platform}:${createHash('sha256').update(target.room).digest('hex').slice(0, 12)}`;
@@ -118,13 +122,14 @@ export class DigestService {
   async #lock(key: string): Promise<(() => Promise<void>) | null> {
     const token = randomBytes(8).toString('hex');
     if ((await this.#redis.set(key, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
+    // Renewal and release touch only our own lock: after a long pause it may have expired and been
+    // taken by another instance. Compare and act in one script, so nothing can slip in between.
     const renew = setInterval(() => {
-      this.#redis.pexpire(key, LOCK_MS).catch(() => {});
+      this.#redis.eval(RENEW_IF_OURS, 1, key, token, LOCK_MS).catch(() => {});
     }, LOCK_MS / 3);
     return async () => {
       clearInterval(renew);
-      // Only our own lock: after a long pause it may have expired and been taken by another instance.
-      if ((await this.#redis.get(key)) === token) await this.#redis.del(key);
+      await this.#redis.eval(DELETE_IF_OURS, 1, key, token);
     };
   }
 

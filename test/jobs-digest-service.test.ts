@@ -119,6 +119,23 @@ test('a week is composed once: every instance gets the same digest, and feed ite
   );
 });
 
+test('a lock that expired and was taken by another instance is neither renewed nor released by the old holder', async () => {
+  // Composing pauses past the lock's lifetime; meanwhile another instance takes the expired lock for
+  // a minute, and the old holder's renewal timer (every 5 s) fires once before it finishes.
+  const activity = new MemoryActivityLog();
+  let lockKey = '';
+  activity.between = async () => {
+    await client.set(lockKey, 'another-instance', 'PX', 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    return [];
+  };
+  const { service, namespace } = await serviceWith({ activity });
+  lockKey = `${namespace}:composing:${lastWeek.label}`;
+  await service.prepare(lastWeek);
+  assert.equal(await client.get(lockKey), 'another-instance', 'the old holder did not release it');
+  assert.ok((await client.pttl(lockKey)) > 50_000, 'nor cut it to its own lifetime');
+});
+
 test('posted once per target: a repeated run and a second instance skip it', async () => {
   const { service, options } = await serviceWith();
   const sender = new RecordingSender();
