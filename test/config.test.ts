@@ -100,6 +100,8 @@ test('the logger redacts secrets wherever they appear', () => {
   log.info({ request: { headers: { Authorization: 'Bearer syt_h6' } }, login: { access_token: 'syt_l7' } });
   log.warn('GET https://hs.example/_matrix/media?access_token=syt_u8&x=1 failed');
   log.error({ err: new Error('401 with header Bearer syt_e9') }, 'sdk failure');
+  log.warn({ config: { redis: { url: 'redis://rfl:pw10@redis:6379' } } }, 'queue');
+  log.error({ err: new Error('connect to rediss://:pw11@redis.example:6380/0 failed') }, 'redis down');
   assert.match(out, /hello/);
   assert.match(out, /access_token=\[redacted\]&x=1/);
   assert.match(out, /sdk failure/);
@@ -113,6 +115,8 @@ test('the logger redacts secrets wherever they appear', () => {
     'syt_l7',
     'syt_u8',
     'syt_e9',
+    'pw10',
+    'pw11',
   ])
     assert.ok(!out.includes(secret), `${secret} leaked`);
 });
