@@ -4,6 +4,7 @@
  * settings marked `secret` may also be read from a file named by `<VAR>_FILE`.
  * The sample config (config/rfl-onboard.sample.yaml) is generated from this schema.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +32,19 @@ const markdownTree = z.strictObject({
     .optional()
     .meta({ description: 'Where the rendered pages live; links are baseUrl + page slug + #anchor.' }),
 });
+
+/** Parsed by cron-parser, as BullMQ's job scheduler will parse it: a schedule that would fail there fails at startup. */
+function isCronExpression(schedule: string): boolean {
+  try {
+    CronExpressionParser.parse(schedule);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const timeZones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
+const isTimeZone = (zone: string) => timeZones.has(zone);
 
 const digestTarget = z.strictObject({
   platform: z.enum(['matrix', 'discord']),
@@ -216,13 +230,23 @@ export const configSchema = z.strictObject({
   digest: z
     .strictObject({
       enabled: z.boolean().default(false).meta({ description: 'Post a weekly digest of what happened.' }),
-      schedule: z.string().min(9).default('0 9 * * 1').meta({
-        description: 'When it is posted (cron, in digest.timeZone); it reports on the last full ISO week.',
-      }),
+      schedule: z
+        .string()
+        .default('0 9 * * 1')
+        .refine(isCronExpression, {
+          error: (issue) =>
+            `"${issue.input}" is not a cron expression (minute hour day-of-month month day-of-week, e.g. "0 9 * * 1" for Mondays at 09:00)`,
+        })
+        .meta({
+          description: 'When it is posted (cron, in digest.timeZone); it reports on the last full ISO week.',
+        }),
       timeZone: z
         .string()
-        .min(1)
         .default('UTC')
+        .refine(isTimeZone, {
+          error: (issue) =>
+            `"${issue.input}" is not a time zone this Node knows: use an IANA name such as "Europe/Berlin", or "UTC"`,
+        })
         .meta({ description: 'Time zone of the schedule (IANA name).' }),
       targets: z.array(digestTarget).default([]).meta({
         description:

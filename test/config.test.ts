@@ -60,6 +60,27 @@ test('unknown and bad settings are all reported at once, with suggestions', () =
   assert.ok(text.split('\n').length < 24, 'fits on one screen');
 });
 
+test('a digest schedule that is not cron, or a time zone that does not exist, stops with a clear message', () => {
+  const file = join(tmp, 'digest.yaml');
+  writeFileSync(file, 'digest:\n  schedule: "every monday"\n');
+  const result = loadConfig({ file, env: { RFL_DIGEST_TIME_ZONE: 'Europe/Atlantis' } });
+  assert.equal(result.ok, false);
+  const text = formatProblems(result.ok ? [] : result.problems);
+  assert.match(text, /digest\.schedule: "every monday" is not a cron expression .*"0 9 \* \* 1"/);
+  assert.match(text, /digest\.timeZone: .*"Europe\/Atlantis" is not a time zone.*"UTC"/);
+  assert.ok(!loadConfig({ env: { RFL_DIGEST_SCHEDULE: '0 9 * * 8' } }).ok, 'day of week 8 is out of range');
+
+  for (const [schedule, timeZone] of [
+    ['30 7 * * 1-5', 'Europe/Berlin'],
+    ['@weekly', 'UTC'],
+    ['0 18 * * FRI', 'America/New_York'],
+  ]) {
+    const good = loadConfig({ env: { RFL_DIGEST_SCHEDULE: schedule!, RFL_DIGEST_TIME_ZONE: timeZone! } });
+    assert.ok(good.ok, `${schedule} in ${timeZone}`);
+    assert.deepEqual([good.config.digest.schedule, good.config.digest.timeZone], [schedule, timeZone]);
+  }
+});
+
 test('a config file that is not YAML is a clear problem, not a crash', () => {
   const file = join(tmp, 'broken.yaml');
   writeFileSync(file, 'llm: [unclosed\n');
