@@ -1,4 +1,8 @@
-/** The last answer of each conversation, so `!sources` can page through what it found. */
+/**
+ * The last answer of each conversation, so `!sources` can page through what it found.
+ * Bounded by lru-cache: the least recently used conversation is forgotten first.
+ */
+import { LRUCache } from 'lru-cache';
 import type { Passage } from '../knowledge/passage.ts';
 import { type ConversationRef, conversationKey } from './message.ts';
 
@@ -13,32 +17,18 @@ export interface RememberedAnswer {
 
 const DEFAULT_CAPACITY = 1000;
 
-/** Bounded: the least recently used conversation is forgotten first. */
 export class ConversationMemory {
-  readonly #answers = new Map<string, RememberedAnswer>();
-  readonly #capacity: number;
+  readonly #answers: LRUCache<string, RememberedAnswer>;
 
   constructor(capacity = DEFAULT_CAPACITY) {
-    this.#capacity = capacity;
+    this.#answers = new LRUCache({ max: capacity });
   }
 
   remember(conversation: ConversationRef, answer: RememberedAnswer): void {
-    const key = conversationKey(conversation);
-    this.#answers.delete(key);
-    this.#answers.set(key, answer);
-    if (this.#answers.size > this.#capacity) {
-      const oldest = this.#answers.keys().next().value;
-      if (oldest !== undefined) this.#answers.delete(oldest);
-    }
+    this.#answers.set(conversationKey(conversation), answer);
   }
 
   lastAnswer(conversation: ConversationRef): RememberedAnswer | undefined {
-    const key = conversationKey(conversation);
-    const answer = this.#answers.get(key);
-    if (answer) {
-      this.#answers.delete(key);
-      this.#answers.set(key, answer);
-    }
-    return answer;
+    return this.#answers.get(conversationKey(conversation));
   }
 }
