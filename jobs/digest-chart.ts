@@ -1,9 +1,10 @@
 /**
  * The weekly digest's activity chart: grouped bars (questions and builds per day) drawn into an RGB raster
- * with a built-in 5×7 bitmap font, encoded as a PNG by hand (IHDR/IDAT/IEND over node:zlib). No canvas, no
- * font files, no native modules, so it renders the same on every machine and in a few milliseconds.
+ * with our own 5×7 bitmap font, and encoded by pngjs (pure JavaScript: chunks, CRCs, filtering and deflate
+ * are a maintained library's job, not ours). No canvas, no font files, no native modules, so it renders
+ * the same on every machine and in a few milliseconds.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { PNG } from 'pngjs';
 import { isoWeekOf } from './iso-week.ts';
 
 export interface DayActivity {
@@ -418,45 +419,9 @@ class Raster {
   }
 
   toPng(): Uint8Array {
-    const stride = this.width * 3;
-    const raw = new Uint8Array((stride + 1) * this.height);
-    for (let y = 0; y < this.height; y++) {
-      raw[y * (stride + 1)] = 0; // filter type: None
-      raw.set(this.pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
-    }
-    const header = new Uint8Array(13);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, this.width);
-    view.setUint32(4, this.height);
-    header.set([8, 2, 0, 0, 0], 8); // bit depth 8, colour type 2 (RGB), deflate, adaptive filtering, no interlace
-    return concat([
-      PNG_SIGNATURE,
-      chunk('IHDR', header),
-      chunk('IDAT', deflateSync(raw, { level: 9 })),
-      chunk('IEND', new Uint8Array(0)),
-    ]);
+    const image = new PNG({ width: this.width, height: this.height });
+    image.data = Buffer.from(this.pixels.buffer, this.pixels.byteOffset, this.pixels.byteLength);
+    // 8-bit RGB in and out: no alpha channel to store for an opaque chart.
+    return PNG.sync.write(image, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
   }
-}
-
-const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  // The CRC covers the chunk type and data, not the length.
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

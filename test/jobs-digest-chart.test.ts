@@ -16,8 +16,8 @@ import {
 import { isoWeekOf } from '../jobs/iso-week.ts';
 
 /*
- * Every check reads the PNG back through pngjs (an independent decoder that also verifies chunk CRCs and the
- * zlib stream) and measures what a person would see: which pixels have the bar, text and legend colours.
+ * Every check reads the PNG back through pngjs (whose decoder verifies chunk CRCs and the zlib stream) and
+ * measures what a person would see: which pixels have the bar, text and legend colours.
  */
 
 type Rgb = readonly [number, number, number];
