@@ -3,12 +3,18 @@
  * item reported once (its id claimed in Redis, so two digest runs or two processes never both report it),
  * and patch-series mail (`[PATCH v3 2/7] …`, replies included) folded into one entry per series.
  *
+ * Reading the formats is @rowanmanning/feed-parser's job (Atom, RSS and RDF, their dates, authors,
+ * entities and relative links, tested against real-world feeds); it sits on fast-xml-parser, whose
+ * validator refuses what is not XML and whose caps on entity expansion refuse entity bombs. Ours are the
+ * HTTP fetch (redirects, deadline, size cap), the Redis claims and the series grouping.
+ *
  * Nothing here throws for what a feed sends: HTTP errors, timeouts, huge bodies, redirect loops and
  * malformed XML come back as a failure with a user-facing and a log text. A failure changes no state, so
  * the next good fetch still returns everything not reported yet. Redis errors do throw (our side failed).
  */
 import { createHash } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseFeed as readFeed } from '@rowanmanning/feed-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import type { Redis } from 'ioredis';
 
 /** One `digest.feeds` entry. */
@@ -278,24 +284,12 @@ export type ParsedFeed =
   | { ok: true; kind: 'atom' | 'rss'; title: string | null; items: FeedItem[] }
   | { ok: false; reason: 'malformed' | 'not-a-feed'; detail: string };
 
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  // `dc:creator` reads as `creator`; Atom's default namespace needs nothing.
-  removeNSPrefix: true,
-  // Strings stay strings: a guid "12345" must not become a number.
-  parseTagValue: false,
-  // Trimming would trim each text and CDATA piece apart and glue "pre <![CDATA[x]]> post" into "prexpost".
-  trimValues: false,
-  // Numeric character references and &nbsp; & co., which feeds use though XML declares none.
-  htmlEntities: true,
-  isArray: (name) => ['entry', 'item', 'link', 'author', 'creator'].includes(name),
-  // An XHTML title arrives as markup; kept raw and stripped like an HTML one.
-  stopNodes: ['..title[type=xhtml]'],
-});
+type Feed = ReturnType<typeof readFeed>;
 
-/** Atom 1.0 or RSS 2.0 text to items; `baseUrl` resolves relative links (the URL the feed came from). */
+/** Atom or RSS text to items; `baseUrl` resolves relative links (the URL the feed came from). */
 export function parseFeed(text: string, baseUrl: string): ParsedFeed {
+  // feed-parser reads even broken XML (`<feed><entry></feed>`); what is not well-formed is more likely an
+  // error page than a feed, so fast-xml-parser's validator gets the first word.
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     return {
@@ -304,66 +298,38 @@ export function parseFeed(text: string, baseUrl: string): ParsedFeed {
       detail: `XML error at line ${valid.err.line}: ${valid.err.msg}`,
     };
   }
-  let document: Record<string, unknown>;
+  let feed: Feed;
   try {
-    document = xml.parse(text) as Record<string, unknown>;
+    feed = readFeed(text);
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'INVALID_FEED') {
+      return {
+        ok: false,
+        reason: 'not-a-feed',
+        detail: `root element <${rootElement(text)}> is neither Atom <feed> nor RSS <rss>`,
+      };
+    }
+    // fast-xml-parser's caps on entity expansion (a "billion laughs" document) throw here.
     return { ok: false, reason: 'malformed', detail: `XML error: ${errorText(error)}` };
   }
-  const feed = document.feed as Record<string, unknown> | undefined;
-  if (isObject(feed)) {
-    const feedAuthor = authors(feed.author);
-    const items = asArray(feed.entry).map((entry) => atomEntry(entry, baseUrl, feedAuthor));
-    return { ok: true, kind: 'atom', title: titleText(feed.title, 'text') || null, items: unique(items) };
-  }
-  const channel = (document.rss as Record<string, unknown> | undefined)?.channel;
-  if (isObject(channel)) {
-    const items = asArray(channel.item).map((item) => rssItem(item, baseUrl));
-    return { ok: true, kind: 'rss', title: titleText(channel.title, 'html') || null, items: unique(items) };
-  }
-  const root = Object.keys(document).find((key) => !key.startsWith('?') && !key.startsWith('#')) ?? 'nothing';
-  return {
-    ok: false,
-    reason: 'not-a-feed',
-    detail: `root element <${root}> is neither Atom <feed> nor RSS <rss>`,
-  };
-}
-
-function atomEntry(entry: unknown, baseUrl: string, feedAuthor: string | null): FeedItem | null {
-  if (!isObject(entry)) return null;
-  const links = asArray(entry.link).filter(isObject);
-  const alternate = links.find((l) => attr(l, 'rel') === 'alternate') ?? links.find((l) => !attr(l, 'rel'));
-  const type = isObject(entry.title) ? attr(entry.title, 'type') : '';
-  return item({
-    id: text(entry.id),
-    title: titleText(entry.title, type === 'html' || type === 'xhtml' ? 'html' : 'text'),
-    link: absolute(attr(alternate, 'href'), baseUrl),
-    published: isoDate(text(entry.published) || text(entry.updated)),
-    author: authors(entry.author) ?? feedAuthor,
+  const feedAuthor = authorNames(feed.authors);
+  const items = feed.items.map((entry) => {
+    const id = entry.id?.trim() ?? '';
+    return item({
+      id,
+      title: titleText(entry.title),
+      // Without a link, an id that is a URL (an RSS permalink guid) is the link.
+      link: absolute(entry.url ?? '', baseUrl) ?? httpUrl(id)?.href ?? null,
+      published: isoDate(entry.published ?? entry.updated),
+      author: authorNames(entry.authors) ?? feedAuthor,
+    });
   });
-}
-
-function rssItem(entry: unknown, baseUrl: string): FeedItem | null {
-  if (!isObject(entry)) return null;
-  // Beside RSS's own <link>text</link> there may be an <atom:link href=…>, read as `link` too.
-  const links = asArray(entry.link);
-  const link = absolute(links.map(text).find(Boolean) ?? attr(links.find(isObject), 'href'), baseUrl);
-  const guid = text(entry.guid);
-  // A guid is a link unless it says isPermaLink="false"; a relative one ("12345") is only an id.
-  const guidLink = attr(entry.guid, 'isPermaLink') !== 'false' ? (httpUrl(guid)?.href ?? null) : null;
-  const creators = asArray(entry.creator).map(text).filter(Boolean);
-  return item({
-    id: guid,
-    // RSS titles are HTML in practice (entity-escaped or in CDATA).
-    title: titleText(entry.title, 'html'),
-    link: link ?? guidLink,
-    published: isoDate(text(entry.pubDate) || text(entry.date)),
-    author: creators.length > 0 ? creators.join(', ') : rssAuthor(text(entry.author)),
-  });
+  const kind = feed.meta.type === 'atom' ? 'atom' : 'rss';
+  return { ok: true, kind, title: titleText(feed.title) || null, items: unique(items) };
 }
 
 function item(fields: Omit<FeedItem, 'id'> & { id: string }): FeedItem | null {
-  const id = fields.id.trim() || fields.link;
+  const id = fields.id || fields.link;
   if (id) return { ...fields, id };
   if (!fields.title) return null;
   // Neither id nor link: the title and date are all that tells items apart.
@@ -378,25 +344,9 @@ function unique(items: (FeedItem | null)[]): FeedItem[] {
   return items.filter((i): i is FeedItem => i !== null && !seen.has(i.id) && Boolean(seen.add(i.id)));
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asArray(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-/** An element's text, whether it came as a string or (having attributes) as `{ '#text': … }`. */
-function text(node: unknown): string {
-  if (typeof node === 'string') return node.trim();
-  if (isObject(node)) return text(node['#text']);
-  if (Array.isArray(node)) return text(node[0]);
-  return '';
-}
-
-function attr(node: unknown, name: string): string {
-  const value = isObject(node) ? node[`@_${name}`] : undefined;
-  return typeof value === 'string' ? value.trim() : '';
+/** For the log: the first element name outside comments. */
+function rootElement(text: string): string {
+  return /<([A-Za-z_][\w.:-]*)/.exec(text.replace(/<!--[\s\S]*?-->/g, ''))?.[1] ?? 'nothing';
 }
 
 function absolute(href: string, baseUrl: string): string | null {
@@ -404,29 +354,22 @@ function absolute(href: string, baseUrl: string): string | null {
   return href ? (httpUrl(href, httpUrl(baseUrl) ?? undefined)?.href ?? null) : null;
 }
 
-function isoDate(value: string): string | null {
-  const time = value ? Date.parse(value) : Number.NaN;
-  return Number.isNaN(time) ? null : new Date(time).toISOString();
+function isoDate(date: Date | null): string | null {
+  return date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
 }
 
-function authors(value: unknown): string | null {
-  const names = asArray(value)
-    .map((author) => (isObject(author) ? text(author.name) : text(author)))
-    .filter(Boolean);
+function authorNames(authors: Feed['authors']): string | null {
+  const names = authors.map((author) => author.name?.trim()).filter(Boolean);
   return names.length > 0 ? names.join(', ') : null;
-}
-
-/** RSS <author> is "mail@example.org (Name)"; the name is what the digest shows. */
-function rssAuthor(value: string): string | null {
-  return /\(([^()]+)\)\s*$/.exec(value)?.[1]?.trim() || value || null;
 }
 
 const TITLE_MAX = 300;
 
-/** `text` titles are literal (`Box<T>` stays); `html` ones lose their tags and then their entities. */
-function titleText(node: unknown, type: 'text' | 'html'): string {
-  const raw = text(node);
-  const plain = (type === 'html' ? decodeEntities(stripTags(raw)) : raw).replace(/\s+/g, ' ').trim();
+/** Titles come with entities decoded; HTML ones (RSS, Atom type="html") still carry their tags. */
+function titleText(title: string | null): string {
+  const plain = stripTags(title ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return plain.length > TITLE_MAX ? `${plain.slice(0, TITLE_MAX - 1)}…` : plain;
 }
 
@@ -436,37 +379,6 @@ const HTML_TAG =
 
 function stripTags(html: string): string {
   return html.replace(/<!--[\s\S]*?-->/g, '').replace(HTML_TAG, ' ');
-}
-
-const NAMED: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  ndash: '–',
-  mdash: '—',
-  hellip: '…',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  laquo: '«',
-  raquo: '»',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  middot: '·',
-  bull: '•',
-};
-
-function decodeEntities(html: string): string {
-  return html.replace(/&(?:#(\d{1,7})|#x([\da-f]{1,6})|([a-z]+));/gi, (whole, dec, hex, name) => {
-    if (name) return NAMED[name.toLowerCase()] ?? whole;
-    const code = dec ? Number(dec) : Number.parseInt(hex, 16);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
 }
 
 // ---- remembering --------------------------------------------------------------------------------------

@@ -402,6 +402,23 @@ describe('parseFeed', () => {
       detail: 'root element <html> is neither Atom <feed> nor RSS <rss>',
     });
   });
+
+  test('entity bombs are refused or left unexpanded, quickly and without a huge title', () => {
+    const rss = (doctype: string, title: string) =>
+      `<?xml version="1.0"?><!DOCTYPE rss [${doctype}]><rss version="2.0"><channel><title>t</title>` +
+      `<item><guid>1</guid><title>${title}</title></item></channel></rss>`;
+    const wide = rss(`<!ENTITY a "${'x'.repeat(5000)}">`, '&a;'.repeat(20_000));
+    let nested = '<!ENTITY l0 "lol">';
+    for (let level = 1; level <= 9; level++)
+      nested += `<!ENTITY l${level} "${`&l${level - 1};`.repeat(10)}">`;
+    const laughs = rss(nested, '&l9;');
+    const started = Date.now();
+    const refused = parseFeed(wide, 'https://example.org/');
+    assert.equal(!refused.ok && refused.reason, 'malformed');
+    const parsed = parseFeed(laughs, 'https://example.org/');
+    assert.ok(!parsed.ok || parsed.items.every((item) => item.title.length < 100), 'no expanded title');
+    assert.ok(Date.now() - started < 1000);
+  });
 });
 
 describe('patch series', () => {
