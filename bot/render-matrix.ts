@@ -5,7 +5,7 @@
  */
 import type { Citation } from '../knowledge/answer-types.ts';
 import { formatSourcesLine, kernelSeries, renderCodeBlock } from './render-text.ts';
-import type { RichMessage } from './rich-message.ts';
+import { inlineParts, type RichMessage } from './rich-message.ts';
 
 export interface MatrixText {
   body: string;
@@ -24,13 +24,10 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** Markdown inline code (`x`) as <code>; everything else escaped. */
-function inlineHtml(text: string): string {
-  return text
-    .split(/(`[^`\n]+`)/)
-    .map((part, index) =>
-      index % 2 === 1 ? `<code>${escapeHtml(part.slice(1, -1))}</code>` : escapeHtml(part),
-    )
+/** Inline code (`x`) as <code>; everything else escaped. */
+function inlineHtml(line: string): string {
+  return inlineParts(line)
+    .map((part) => (part.kind === 'code' ? `<code>${escapeHtml(part.text)}</code>` : escapeHtml(part.text)))
     .join('');
 }
 
