@@ -160,7 +160,7 @@ export function splitMessage(text: string, maxChars = DISCORD_MESSAGE_LIMIT): st
   };
   const pieceLength = Math.max(Math.ceil(maxChars / 2), maxChars - FENCE_RESERVE);
   for (const line of text.split('\n')) {
-    const pieces =
+    const pieces: string[] =
       line.length <= pieceLength
         ? [line]
         : open
