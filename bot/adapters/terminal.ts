@@ -47,6 +47,12 @@ const FENCE_OPENING = /^\s*(`{3,}|~{3,})/;
 const CLEAR_LINE = '\r\u001b[2K';
 const LINE_UP = '\u001b[1A';
 const USER: Author = { id: 'terminal', name: 'you' };
+/**
+ * Control characters but tab and newline, and bidi controls: a reply quoting a job's output (a module's
+ * printk, a pasted log) must not move the cursor, retitle the window or disguise text.
+ */
+const TERMINAL_CONTROLS = /[[\p{Cc}--[\t\n]]\p{Bidi_Control}]/gv;
+const printable = (content: RichMessage) => renderPlainText(content).replace(TERMINAL_CONTROLS, '');
 
 export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   const { input, output, isTTY, log } = options;
@@ -83,7 +89,7 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
 
   const sender: MessageSender & MessageEditor = {
     async send(to, content): Promise<MessageRef> {
-      const text = renderPlainText(content);
+      const text = printable(content);
       replyCount += 1;
       const messageId = `bot-${replyCount}`;
       sentTexts.set(messageId, text);
@@ -91,7 +97,7 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
       return { conversation: to, messageId };
     },
     async edit(ref, content) {
-      const text = renderPlainText(content);
+      const text = printable(content);
       const before = sentTexts.get(ref.messageId);
       if (before === undefined || before === text) return;
       sentTexts.set(ref.messageId, text);
