@@ -189,7 +189,13 @@ async function throughput(
           boot: false,
           kernel: null,
         },
-        { userId: `user-${i}`, conversation: `room-${i}`, platform: 'terminal' },
+        {
+          userId: `user-${i}`,
+          platform: 'terminal',
+          room: `room-${i}`,
+          conversation: `room-${i}`,
+          isDirect: false,
+        },
         { progress: () => {}, result: done.resolve },
       );
       if (!submitted.ok) throw new Error(JSON.stringify(submitted));

@@ -140,7 +140,7 @@ function digestService(
     approval: {
       required: config.digest.approval,
       adminRooms: config.digest.adminRooms,
-      admins: config.digest.admins,
+      admins: config.chat.admins,
     },
     log: log.child({ component: 'digest' }),
   });

@@ -29,7 +29,8 @@ import { shorten } from './shorten.ts';
 
 export interface RouterOptions {
   knowledge: KnowledgeService;
-  chat: Pick<Config['chat'], 'commandPrefix' | 'botName'>;
+  /** `admins` (chat.admins): none when absent. */
+  chat: Pick<Config['chat'], 'commandPrefix' | 'botName'> & { admins?: readonly string[] };
   log: Logger;
   /** Longer messages are cut to this many characters, and the reply says so. */
   maxMessageChars?: number;
@@ -66,6 +67,7 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
 export function createRouter(options: RouterOptions): Router {
   const { knowledge, log } = options;
   const prefix = options.chat.commandPrefix;
+  const admins = options.chat.admins ?? [];
   const maxChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
   const commands = new CommandTable(options.commands ?? defaultCommands());
   const memory = new ConversationMemory();
@@ -158,8 +160,10 @@ export function createRouter(options: RouterOptions): Router {
 
     const origin: JobOrigin = {
       userId: message.author.id,
-      conversation: conversationKey(message.conversation),
       platform: surface?.platform ?? 'terminal',
+      room: message.conversation.roomId,
+      conversation: conversationKey(message.conversation),
+      isDirect: message.isDirect,
     };
     const base = {
       message,
@@ -172,6 +176,9 @@ export function createRouter(options: RouterOptions): Router {
       attachments: surface?.attachments ?? null,
       jobs: options.jobs ?? null,
       origin,
+      // The terminal is the operator's own; elsewhere ids are unique per platform, and a Matrix id
+      // (@name:server) can never equal a Discord one (digits).
+      isAdmin: origin.platform === 'terminal' || admins.includes(origin.userId),
       activity: options.activity ?? null,
       digest: options.digest ?? null,
     };

@@ -65,14 +65,11 @@ export const configSchema = z.strictObject({
   }),
   redis: z
     .strictObject({
-      url: z
-        .string()
-        .default('redis://127.0.0.1:6379')
-        .meta({
-          description:
-            'Redis for the job queue and records: redis://[user:password@]host:port, rediss:// for TLS (a private CA via NODE_EXTRA_CA_CERTS).',
-          secret: true,
-        }),
+      url: z.string().default('redis://127.0.0.1:6379').meta({
+        description:
+          'Redis for the job queue and records: redis://[user:password@]host:port, rediss:// for TLS (a private CA via NODE_EXTRA_CA_CERTS).',
+        secret: true,
+      }),
       startLocal: z.boolean().default(true).meta({
         description:
           "Start Debian's redis-server (data under cacheDir) when the URL is on loopback and nothing answers.",
@@ -126,6 +123,10 @@ export const configSchema = z.strictObject({
       }),
       perRoomConcurrent: z.number().int().min(1).max(1000).default(4).meta({
         description: 'Jobs one room or channel may have queued or running at once.',
+      }),
+      maxWaiting: z.number().int().min(1).max(10000).default(20).meta({
+        description:
+          'Jobs waiting for a worker, all rooms together; more are refused with a "busy, try again in a few minutes". With one worker at about a minute per build, the last of 20 waits about 20 minutes.',
       }),
       dailyQuota: z.number().int().min(1).max(100000).default(50).meta({
         description: 'Jobs one user may start per UTC day.',
@@ -204,6 +205,20 @@ export const configSchema = z.strictObject({
         description:
           'At start, Matrix messages this recent that the bot had not answered (sent while it restarted) are answered.',
       }),
+      admins: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^(@[^:\s]+:\S+|\d+)$/,
+              'needs a Matrix user id (@name:example.org) or a Discord user id (digits)',
+            ),
+        )
+        .default([])
+        .meta({
+          description:
+            'Admins: they may read anyone’s !log (except of jobs started in a DM), use !digest preview and approve digests with ✅. Matrix ids (@name:example.org) and Discord user ids (digits) cannot be mistaken for each other, so no platform prefix. The terminal chat is always admin.',
+        }),
     })
     .prefault({}),
   activity: z
@@ -253,10 +268,8 @@ export const configSchema = z.strictObject({
           'Where it is posted: [{ "platform": "matrix", "room": "!id:example.org" }, { "platform": "discord", "room": "<channel id>" }].',
       }),
       adminRooms: z.array(digestTarget).default([]).meta({
-        description: 'Rooms where !digest preview works and where approval requests go.',
-      }),
-      admins: z.array(z.string().min(1)).default([]).meta({
-        description: 'User ids whose ✅ on an approval request sends the digest out.',
+        description:
+          'Rooms where admins (chat.admins) may use !digest preview (besides their DMs with the bot), and where approval requests go.',
       }),
       approval: z.boolean().default(false).meta({
         description: 'Show each digest in the admin rooms first; it goes out when an admin reacts ✅.',

@@ -6,9 +6,18 @@
 /** Who asked and where the result goes back to; the router fills it from the incoming message. */
 export interface JobOrigin {
   userId: string;
-  /** Platform-neutral conversation key (room or channel, and thread). */
-  conversation: string;
   platform: 'terminal' | 'matrix' | 'discord';
+  /** The room or channel, without the thread: per-room limits count here (every message starts a thread). */
+  room: string;
+  /** Platform-neutral conversation key (room or channel, and thread): where the result goes. */
+  conversation: string;
+  /** Asked in a direct message (or at the terminal): the job's log is shown in that conversation only. */
+  isDirect: boolean;
+}
+
+/** The same person: user ids are unique per platform only. */
+export function sameUser(a: JobOrigin, b: JobOrigin): boolean {
+  return a.platform === b.platform && a.userId === b.userId;
 }
 
 export type JobRequest =

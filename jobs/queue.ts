@@ -1,13 +1,15 @@
 /**
  * The chat side of the job queue (BullMQ on Redis): submit a request, watch its progress, get its result
  * exactly once, cancel it, read it back for `!log`. Workers (jobs/job-worker.ts) may live in this process
- * or in others sharing the same Redis; everything between them goes through Redis.
+ * or in others sharing the same Redis; everything between them goes through Redis. Each job id is
+ * reserved in Redis together with who started the job, so no two jobs share an id and only its owner gets
+ * its result reused.
  */
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
-import type { JobOrigin, JobProgress, JobRequest, JobResult } from './contracts.ts';
+import { type JobOrigin, type JobProgress, type JobRequest, type JobResult, sameUser } from './contracts.ts';
 import { newJobId, requestFingerprint } from './job-id.ts';
 import { type Admission, Admissions, type Refusal } from './limits.ts';
 import { ResultStore } from './result-store.ts';
@@ -65,6 +67,11 @@ export type Submission =
   | { ok: false; refusal: Refusal };
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+/**
+ * Fresh ids tried before giving up. With about 21 million ids, even a million jobs kept at once make ten
+ * clashes in a row a one-in-10¹³ event: reaching it means the generator is broken.
+ */
+const JOB_ID_TRIES = 10;
 const CANCELLED_WAITING = 'cancelled before it started';
 
 export interface JobQueueOptions extends QueueLocation {
@@ -73,6 +80,8 @@ export interface JobQueueOptions extends QueueLocation {
   /** Tries for infrastructure failures and the pause between them (tests shorten it). */
   attempts?: number;
   backoffMs?: number;
+  /** Where job ids come from (tests force clashes). */
+  newJobId?: () => string;
 }
 
 const KIND_LABEL: Record<JobRequest['kind'], string> = {
@@ -117,7 +126,13 @@ export class JobQueue {
     const namespace = queueNamespace(options);
     this.results = new ResultStore(this.#redis, namespace, options.jobs.resultTtlHours);
     this.trees = new TreeRegistry(this.#redis, namespace, options.jobs.resultTtlHours);
-    this.#admissions = new Admissions(this.#redis, namespace, options.jobs, (id) => this.#isLive(id));
+    this.#admissions = new Admissions({
+      redis: this.#redis,
+      namespace,
+      limits: options.jobs,
+      runningJobsKey: this.queue.toKey('active'),
+      isLive: (id) => this.#isLive(id),
+    });
     this.#events.on('progress', ({ jobId, data }) => this.#progress(jobId, data as JobProgress));
     this.#events.on('active', () => void this.#updatePositions());
     this.#events.on('completed', ({ jobId, returnvalue }) => void this.#completed(jobId, returnvalue));
@@ -143,19 +158,23 @@ export class JobQueue {
     // The tree the request would be built on now: a result from another tree is not "the same".
     const treeKey = await this.trees.current(request.kernel);
     const fingerprint = requestFingerprint(request, origin.userId, treeKey);
-    const jobId = newJobId();
+    const jobId = await this.#reserveJobId(origin);
     for (;;) {
       const existing = await this.results.claimFingerprint(fingerprint, jobId);
       if (existing === null) break;
       const reused = await this.#reuse(existing, origin, watcher, treeKey);
-      if (reused) return reused;
-      // The job it pointed at is gone without a reusable result.
+      if (reused) {
+        await this.results.releaseJobId(jobId);
+        return reused;
+      }
+      // The job it pointed at is gone without a reusable result, or is not this user's.
       await this.results.forgetFingerprint(fingerprint, existing);
     }
 
     const admission = await this.#admissions.admit(origin, jobId);
     if (!admission.ok) {
       await this.results.forgetFingerprint(fingerprint, jobId);
+      await this.results.releaseJobId(jobId);
       return { ok: false, refusal: await this.#refusal(admission) };
     }
     this.#watch(jobId, origin, watcher);
@@ -173,12 +192,29 @@ export class JobQueue {
     return { ok: true, status: 'queued', jobId, position: (await this.#position(jobId)) ?? 1 };
   }
 
+  /**
+   * A job id nobody else has: BullMQ would silently keep an earlier job under a reused id, and the new
+   * request would be answered with that job's result.
+   */
+  async #reserveJobId(origin: JobOrigin): Promise<string> {
+    const newId = this.#options.newJobId ?? newJobId;
+    for (let tries = 0; tries < JOB_ID_TRIES; tries += 1) {
+      const jobId = newId();
+      if (await this.results.reserveJobId(jobId, origin, this.queue.toKey(jobId))) return jobId;
+    }
+    throw new Error(`no free job id after ${JOB_ID_TRIES} tries`);
+  }
+
   async #reuse(
     jobId: string,
     origin: JobOrigin,
     watcher: JobWatcher,
     treeKey: string | null,
   ): Promise<Submission | null> {
+    // The fingerprint names the user, but what it points at must be theirs too: another user's job would
+    // hand out their code's result and, through `!log`, their log.
+    const owner = await this.results.owner(jobId);
+    if (!owner || !sameUser(owner, origin)) return null;
     const result = await this.results.get(jobId);
     if (result) {
       // Belt and braces: the fingerprint already names the tree, and workers never leave one pointing at
@@ -260,6 +296,11 @@ export class JobQueue {
   /** A finished job's result, for `!log`. */
   result(jobId: string): Promise<JobResult | null> {
     return this.results.get(jobId);
+  }
+
+  /** Who started the job and where, for `!log` to decide who may read it; null when unknown. */
+  origin(jobId: string): Promise<JobOrigin | null> {
+    return this.results.owner(jobId);
   }
 
   /** How many jobs wait, run and wait out a retry's backoff (for the queue depth gauge). */

@@ -1,9 +1,10 @@
 /**
- * Results, request fingerprints and delivery markers in Redis, all expiring after the configured TTL:
- * `!log` reads results back, an identical request reuses one, and a result reaches each origin once.
+ * Job tickets, results, request fingerprints and delivery markers in Redis, all expiring after the
+ * configured TTL: a ticket reserves a job id and says who started the job, `!log` reads results back, an
+ * identical request reuses one, and a result reaches each origin once.
  */
 import type { Redis } from 'ioredis';
-import type { JobOutcome, JobResult } from './contracts.ts';
+import type { JobOrigin, JobOutcome, JobResult } from './contracts.ts';
 
 /** Results worth handing to an identical request; a timeout or our own failure deserves a fresh try. */
 const REUSABLE: ReadonlySet<JobOutcome> = new Set([
@@ -17,6 +18,15 @@ const REUSABLE: ReadonlySet<JobOutcome> = new Set([
 function isReusable(result: JobResult): boolean {
   return REUSABLE.has(result.outcome);
 }
+
+// KEYS: the id's ticket, its result, BullMQ's record of a job under it. ARGV: the owner, the TTL (s).
+// A result or a BullMQ record can outlive a ticket (a job that took longer than the TTL to finish; a
+// failed job, kept as long after it failed): an id is free only when nothing answers to it.
+const RESERVE_ID = `
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 1 end
+return 0
+`;
 
 export class ResultStore {
   readonly #redis: Redis;
@@ -43,7 +53,9 @@ export class ResultStore {
     const reusableAs = options.reusableAs ?? fingerprint;
     const pipeline = this.#redis
       .multi()
-      .set(this.#key('result', result.jobId), JSON.stringify(result), 'EX', this.#ttlSeconds);
+      .set(this.#key('result', result.jobId), JSON.stringify(result), 'EX', this.#ttlSeconds)
+      // Its owner is known, and its id stays taken, as long as the result lives.
+      .expire(this.#key('job', result.jobId), this.#ttlSeconds);
     // The fingerprint points at the job from submission on; only a reusable result keeps it.
     if (!isReusable(result) || reusableAs !== fingerprint) {
       this.#forgetIfOwned(pipeline, fingerprint, result.jobId);
@@ -52,6 +64,34 @@ export class ResultStore {
       pipeline.set(this.#key('request', reusableAs), result.jobId, 'EX', this.#ttlSeconds, 'NX');
     }
     await pipeline.exec();
+  }
+
+  /**
+   * Takes the id for a new job of `owner`'s unless it is in use; false when it is (the caller picks
+   * another). `bullJobKey`: where BullMQ keeps a job under this id (Queue.toKey(jobId)).
+   */
+  async reserveJobId(jobId: string, owner: JobOrigin, bullJobKey: string): Promise<boolean> {
+    const reserved = await this.#redis.eval(
+      RESERVE_ID,
+      3,
+      this.#key('job', jobId),
+      this.#key('result', jobId),
+      bullJobKey,
+      JSON.stringify(owner),
+      this.#ttlSeconds,
+    );
+    return reserved === 1;
+  }
+
+  /** An id reserved for a job that was not started after all (a reused result, a refusal). */
+  async releaseJobId(jobId: string): Promise<void> {
+    await this.#redis.del(this.#key('job', jobId));
+  }
+
+  /** Who started the job; null when nobody did, or when it is too old for us to know. */
+  async owner(jobId: string): Promise<JobOrigin | null> {
+    const text = await this.#redis.get(this.#key('job', jobId));
+    return text ? (JSON.parse(text) as JobOrigin) : null;
   }
 
   async get(jobId: string): Promise<JobResult | null> {

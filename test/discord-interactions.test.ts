@@ -31,6 +31,10 @@ class RecordingQueue implements JobQueueClient {
     return null;
   }
 
+  async origin() {
+    return null;
+  }
+
   async follow() {
     return 'following' as const;
   }

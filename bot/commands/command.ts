@@ -30,6 +30,8 @@ export interface CommandContext {
   jobs: Jobs | null;
   /** Where a job's result goes back to. */
   origin: JobOrigin;
+  /** The sender is an admin (chat.admins; the terminal always is). */
+  isAdmin: boolean;
   /** Questions are recorded here for the digest; null when nothing is recorded (no Redis). */
   activity: ActivityLog | null;
   /** The weekly digest, for `!digest preview`; null when it is not set up. */
@@ -51,6 +53,7 @@ export interface JobQueueClient {
   submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission>;
   cancel(jobId: string, userId: string): Promise<string>;
   result(jobId: string): Promise<JobResult | null>;
+  origin(jobId: string): Promise<JobOrigin | null>;
   follow(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<'following' | 'delivered'>;
 }
 

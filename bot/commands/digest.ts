@@ -1,4 +1,7 @@
-/** `!digest preview`: the weekly digest so far, for whoever asks in an admin room (or at the terminal). */
+/**
+ * `!digest preview`: the weekly digest so far, for admins (chat.admins), in an admin room or in their
+ * direct messages with the bot (or at the terminal): the digest is not out yet, so not in public rooms.
+ */
 import type { RichMessage } from '../rich-message.ts';
 import { textMessage } from '../rich-message.ts';
 import { type Command, ok } from './command.ts';
@@ -12,14 +15,14 @@ export interface DigestPreviews {
 export const digestCommand: Command = {
   name: 'digest',
   usage: 'preview',
-  summary: 'preview the weekly digest (admin rooms)',
-  async run({ args, digest, origin, message, prefix }) {
+  summary: 'preview the weekly digest (admins)',
+  async run({ args, digest, origin, isAdmin, prefix }) {
     if (args.trim().toLowerCase() !== 'preview')
       return ok(textMessage(`${prefix}digest preview shows the next weekly digest so far.`));
     if (!digest) return ok(textMessage('The weekly digest is not set up on this bot (digest.enabled).'));
-    const admin =
-      origin.platform === 'terminal' || digest.isAdminRoom(origin.platform, message.conversation.roomId);
-    if (!admin) return ok(textMessage('Digest previews are shown in the admin room only.'));
+    if (!isAdmin) return ok(textMessage('Digest previews are for the bot’s admins only.'));
+    if (!origin.isDirect && !digest.isAdminRoom(origin.platform, origin.room))
+      return ok(textMessage('Digest previews are shown in the admin room or in a direct message only.'));
     return ok(await digest.preview());
   },
 };

@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.ts';
 import type { JobOrigin, JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts';
 import { ensureRedis } from '../../jobs/local-redis.ts';
 import { minimalModule } from '../../jobs/module-template.ts';
-import { JobQueue, type JobWatcher, type QueueLocation } from '../../jobs/queue.ts';
+import { JobQueue, type JobQueueOptions, type JobWatcher, type QueueLocation } from '../../jobs/queue.ts';
 import { type RunWorkerOptions, runWorker } from '../../jobs/run-worker.ts';
 import { defaultConfig } from './prepared-tree.ts';
 import { freePort, shutdownRedis } from './redis.ts';
@@ -39,7 +39,11 @@ export function testConfig(jobs: Partial<Config['jobs']> = {}): Config {
   return { ...config, jobs: { ...config.jobs, prepareTreesAtStart: false, ...jobs } };
 }
 
-export async function openQueue(location: QueueLocation, config: Config, extra: { attempts?: number } = {}) {
+export async function openQueue(
+  location: QueueLocation,
+  config: Config,
+  extra: Pick<JobQueueOptions, 'attempts' | 'newJobId'> = {},
+) {
   return JobQueue.open({ ...location, jobs: config.jobs, log, backoffMs: 100, ...extra });
 }
 
@@ -74,10 +78,15 @@ export class Recorder implements JobWatcher {
   }
 }
 
-export const origin = (userId = 'alice', conversation = 'room-1'): JobOrigin => ({
+let threads = 0;
+
+/** A user in a room; each call is a thread of its own, as each top-level message starts one. */
+export const origin = (userId = 'alice', room = 'room-1'): JobOrigin => ({
   userId,
-  conversation,
   platform: 'terminal',
+  room,
+  conversation: `${room}/thread-${++threads}`,
+  isDirect: false,
 });
 
 export const GOOD_MODULE = minimalModule('6.1');
