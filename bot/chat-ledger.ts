@@ -18,6 +18,8 @@ export interface ReplyRecord {
 /** What a 👍/👎 on one of the bot's messages is about. */
 export interface AnswerRecord {
   question: string;
+  /** Asked in a direct message: feedback on it is recorded as private (absent in older records: private). */
+  private?: boolean;
   askerId: string;
   /** The links the answer cited, best first. */
   sources: string[];

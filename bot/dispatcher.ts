@@ -105,6 +105,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const ref = await run.surface.sender.send(message.conversation, reply, { replyTo: message.id });
       await ledger.saveAnswer(key(ref.messageId), {
         question: message.text,
+        private: message.isDirect,
         askerId: message.author.id,
         sources: reply.sources.map((source) => source.url),
         answeredAt: Date.now(),
@@ -184,6 +185,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         rater: await activity.pseudonym(platform, userId),
         rating,
         question: answered.question,
+        private: answered.private ?? true,
         sources: answered.sources,
       })
       .catch((error: unknown) => log.warn({ err: error }, 'could not record feedback'));

@@ -1,7 +1,8 @@
 /**
  * What happened, durably: every question (answered or not, with the passages it was answered from),
  * every 👍/👎 and every job, in one Redis stream trimmed to the retention period, for the weekly digest.
- * People are kept as salted hashes: the digest counts askers, it never names them.
+ * People are kept as salted hashes: the digest counts askers, it never names them; questions asked in
+ * private are marked so, and the digest counts them without quoting them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -20,6 +21,11 @@ export type ActivityEvent =
       /** A salted hash of the platform's user id. */
       asker: string;
       question: string;
+      /**
+       * Asked in a direct message (or at the terminal): counted, never quoted. Events recorded before
+       * this was kept lack it and are read as private.
+       */
+      private?: boolean;
       answered: boolean;
       confidence: number;
       kernelVersion: string | null;
@@ -33,6 +39,8 @@ export type ActivityEvent =
       rater: string;
       rating: 'up' | 'down';
       question: string;
+      /** The question was asked in a direct message; as for questions, absent reads as private. */
+      private?: boolean;
       /** The answer's sources, best first. */
       sources: string[];
     }

@@ -131,6 +131,9 @@ function topicsOf(questions: Question[]): [PassageRef, number][] {
     .map(({ ref, count }) => [ref, count]);
 }
 
+/** Only questions asked in public are quoted; private ones (and older events not marked) are counted. */
+const quotable = (event: Question | Feedback) => event.private === false;
+
 /** Questions the bot could not answer or whose answer got a 👎: the docs gaps, with what it tried. */
 function gapsOf(questions: Question[], feedback: Feedback[]): string[] {
   const seen = new Set<string>();
@@ -142,18 +145,22 @@ function gapsOf(questions: Question[], feedback: Feedback[]): string[] {
     const pointers = tried.length > 0 ? ` — tried ${tried.join(', ')}` : '';
     lines.push(`• “${short(question)}” (${why})${pointers}`);
   };
-  for (const q of questions.filter((q) => !q.answered))
+  const unanswered = questions.filter((q) => !q.answered);
+  const downvoted = feedback.filter((f) => f.rating === 'down');
+  for (const q of unanswered.filter(quotable))
     add(
       q.question,
       q.passages.slice(0, 2).map((p) => link(p.title, p.url)),
       'not answered',
     );
-  for (const f of feedback.filter((f) => f.rating === 'down'))
+  for (const f of downvoted.filter(quotable))
     add(
       f.question,
       f.sources.slice(0, 2).map((url, n) => link(`source ${n + 1}`, url)),
       '👎',
     );
+  const unquoted = [...unanswered, ...downvoted].filter((event) => !quotable(event)).length;
+  if (unquoted > 0) lines.push(`• ${unquoted} more asked in direct messages: counted, not quoted.`);
   return lines;
 }
 

@@ -151,6 +151,51 @@ test('feedback is recorded with the question and sources it is about', async () 
   assert.equal(feedback?.type === 'feedback' && feedback.question, '!ask which bindgen does 6.1 need?');
 });
 
+test('whether a question was asked in private is recorded, for its feedback too', async () => {
+  const activity = freshLog();
+  const router = createRouter({
+    knowledge,
+    chat: { commandPrefix: '!', botName: 'rfl-onboard' },
+    log,
+    activity,
+  });
+  const dispatcher = createDispatcher({
+    router,
+    ledger: new MemoryChatLedger(),
+    platform: 'matrix',
+    userMessagesPerMinute: 100,
+    editWindowMs: 60_000,
+    log,
+    activity,
+  });
+  const sent: string[] = [];
+  const surface = {
+    platform: 'matrix' as const,
+    sender: {
+      send: async (to: { roomId: string }) => {
+        sent.push(`$bot${sent.length}`);
+        return { conversation: to, messageId: sent.at(-1)! };
+      },
+      edit: async () => {},
+    },
+    track: () => {},
+  };
+  await dispatcher.message(message('$dm', '!ask which bindgen in my DM?'), surface);
+  await dispatcher.message(
+    { ...message('$room', '!ask which bindgen in the room?'), isDirect: false },
+    surface,
+  );
+  await dispatcher.feedback(sent[0]!, '@bob:localhost', 'down');
+  const recorded = (await activity.between(0, Date.now() + 1)).map((event) =>
+    event.type === 'job' ? null : [event.type, event.question, event.private],
+  );
+  assert.deepEqual(recorded, [
+    ['question', 'which bindgen in my DM?', true],
+    ['question', 'which bindgen in the room?', false],
+    ['feedback', '!ask which bindgen in my DM?', true],
+  ]);
+});
+
 test('events older than the retention period are dropped', async () => {
   const activity = freshLog(1);
   const key = `rfltest:activity:${logs}`;

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
+import { renderDiscord } from '../bot/render-discord.ts';
+import { renderMatrix } from '../bot/render-matrix.ts';
 import type { ActivityEvent } from '../jobs/activity.ts';
 import { compareDocs, composeDigest, type DocSection, docSections } from '../jobs/digest.ts';
 import { groupPatchSeries } from '../jobs/feeds.ts';
@@ -16,12 +18,19 @@ const week = isoWeekOf(Date.UTC(2026, 10, 25, 12)); // Wednesday of 2026-W48
 const day = (n: number, hour = 10) => week.start + n * 86_400_000 + hour * 3_600_000;
 const noDocs = compareDocs([], []);
 
-const question = (at: number, text: string, answered: boolean, topic: string): ActivityEvent => ({
+const question = (
+  at: number,
+  text: string,
+  answered: boolean,
+  topic: string,
+  asked: 'in public' | 'in private' = 'in public',
+): ActivityEvent => ({
   type: 'question',
   at,
   platform: 'matrix',
   asker: 'a1',
   question: text,
+  private: asked === 'in private',
   answered,
   confidence: answered ? 0.8 : 0.05,
   kernelVersion: '6.1.192',
@@ -78,6 +87,7 @@ test('the lead gives the numbers; the thread the topics, gaps with what was trie
       rater: 'r1',
       rating: 'down',
       question: 'how do I enable CONFIG_RUST?',
+      private: false,
       sources: ['https://docs.example/config'],
     },
     job(day(2), 'build', 'success', true),
@@ -106,6 +116,58 @@ test('the lead gives the numbers; the thread the topics, gaps with what was trie
   // The chart: a real PNG of the week.
   const png = PNG.sync.read(Buffer.from(digest.chartPng!, 'base64'));
   assert.ok(png.width >= 300 && png.height >= 150);
+});
+
+test('questions asked in private are counted in the digest, never quoted', () => {
+  const secret = 'my employer’s driver at [RFL login](https://evil.example/phish) fails to build';
+  const events: ActivityEvent[] = [
+    question(day(1), secret, false, 'Rust › General information', 'in private'),
+    question(day(2), 'which rustc for 6.1?', true, 'Quick Start › rustc', 'in private'),
+    {
+      type: 'feedback',
+      at: day(3),
+      platform: 'matrix',
+      rater: 'r1',
+      rating: 'down',
+      question: 'which rustc for 6.1?',
+      private: true,
+      sources: ['https://docs.example/rustc'],
+    },
+    // Recorded before questions were marked public or private: taken as private.
+    {
+      ...question(day(3), 'an old unmarked question', false, 'Rust › General information'),
+      private: undefined,
+    },
+  ];
+  const digest = composeDigest({ week, events, docs: noDocs, feeds: [] });
+  assert.match(digest.lead.lead, /3 questions \(2 unanswered\)/);
+  const everything = JSON.stringify([digest.lead, digest.details]);
+  for (const text of [secret, 'evil.example', 'which rustc for 6.1?', 'an old unmarked question'])
+    assert.ok(!everything.includes(text), `${text} is not quoted`);
+  const gaps = digest.details.find((m) => m.lead.startsWith('Docs gaps:'));
+  assert.deepEqual(gaps?.details, ['• 3 more asked in direct messages: counted, not quoted.']);
+});
+
+test('a public question with a Markdown link is quoted as text on Discord and Matrix', () => {
+  const asked = 'how do I log in at [RFL login](https://evil.example/phish)? @everyone';
+  const digest = composeDigest({
+    week,
+    events: [question(day(1), asked, false, 'Rust › General information')],
+    docs: noDocs,
+    feeds: [],
+  });
+  const gaps = digest.details.find((m) => m.lead.startsWith('Docs gaps:'))!;
+  const discord = renderDiscord(gaps).messages.join('\n');
+  assert.match(
+    discord,
+    /“how do I log in at \\\[RFL login\\\]\(<https:\/\/evil\.example\/phish>\)\? @\u200beveryone”/,
+  );
+  const matrix = renderMatrix(gaps);
+  assert.match(
+    matrix.html,
+    /“how do I log in at \[RFL login\]\(https:\/\/evil\.example\/phish\)\? @everyone”/,
+  );
+  assert.doesNotMatch(matrix.html, /<a /);
 });
 
 const passage = (path: string, section: string[], text: string, version = '6.1.192'): Passage =>

@@ -35,6 +35,7 @@ export const askCommand: Command = {
           platform: origin.platform,
           asker: await activity.pseudonym(origin.platform, origin.userId),
           question: args,
+          private: message.isDirect,
           answered: answer.kind === 'answer',
           confidence: answer.confidence,
           kernelVersion: answer.kernelVersion,
