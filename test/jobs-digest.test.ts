@@ -23,14 +23,14 @@ const question = (
   text: string,
   answered: boolean,
   topic: string,
-  asked: 'in public' | 'in private' = 'in public',
+  asked: 'in public' | 'in private' | 'before it was recorded' = 'in public',
 ): ActivityEvent => ({
   type: 'question',
   at,
   platform: 'matrix',
   asker: 'a1',
   question: text,
-  private: asked === 'in private',
+  ...(asked === 'before it was recorded' ? {} : { private: asked === 'in private' }),
   answered,
   confidence: answered ? 0.8 : 0.05,
   kernelVersion: '6.1.192',
@@ -134,10 +134,13 @@ test('questions asked in private are counted in the digest, never quoted', () =>
       sources: ['https://docs.example/rustc'],
     },
     // Recorded before questions were marked public or private: taken as private.
-    {
-      ...question(day(3), 'an old unmarked question', false, 'Rust › General information'),
-      private: undefined,
-    },
+    question(
+      day(3),
+      'an old unmarked question',
+      false,
+      'Rust › General information',
+      'before it was recorded',
+    ),
   ];
   const digest = composeDigest({ week, events, docs: noDocs, feeds: [] });
   assert.match(digest.lead.lead, /3 questions \(2 unanswered\)/);
