@@ -12,9 +12,9 @@ import {
   SearchIndex,
 } from '../knowledge/search-index.ts';
 import { analyze } from '../knowledge/tokenize.ts';
-import { CORPUS } from './helpers/paths.ts';
+import { FIXTURE_CORPUS } from './helpers/paths.ts';
 
-const { passages: corpus } = await ingestCorpus(CORPUS);
+const { passages: corpus } = await ingestCorpus(FIXTURE_CORPUS);
 const index = SearchIndex.build(corpus);
 
 function passage(

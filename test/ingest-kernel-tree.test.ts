@@ -7,10 +7,10 @@ import { ingestCorpus } from '../knowledge/ingest/corpus.ts';
 import { ingestKernelTree } from '../knowledge/ingest/kernel-tree.ts';
 import { parseMinToolVersions } from '../knowledge/ingest/min-tool-version.ts';
 import type { Passage } from '../knowledge/passage.ts';
-import { CORPUS, KERNEL_61 } from './helpers/paths.ts';
+import { FIXTURE_CORPUS, KERNEL_61 } from './helpers/paths.ts';
 
 const fixtureRoot = fileURLToPath(new URL('fixtures/ingest/kernel', import.meta.url));
-const corpusDir = CORPUS;
+const corpusDir = FIXTURE_CORPUS;
 const kernel61 = existsSync(join(KERNEL_61, 'Makefile')) ? KERNEL_61 : undefined;
 
 const find = (passages: Passage[], id: string) => {
@@ -116,7 +116,7 @@ test('the tool table is stated as quotable facts, conditional versions included'
   assert.deepEqual(facts[0]!.lines, [5, 28]);
 });
 
-test('the shared corpus: one tree per folder, paths relative to each tree, unique ids', async () => {
+test('a corpus folder: one tree per folder, paths relative to each tree, unique ids', async () => {
   const { trees, passages } = await ingestCorpus(corpusDir);
   assert.deepEqual(
     trees.map((tree) => [tree.id, tree.root, tree.kernelVersion]),
