@@ -53,7 +53,7 @@ const digestTarget = z.strictObject({
 
 const feed = z.strictObject({ url: z.string().url(), name: z.string().min(1) });
 
-export const configSchema = z.strictObject({
+const settings = z.strictObject({
   logLevel: z.enum(logLevels).default('info').meta({ description: 'Log level (pino).' }),
   logFormat: z
     .enum(['auto', 'json', 'pretty'])
@@ -271,8 +271,9 @@ export const configSchema = z.strictObject({
         description:
           'Rooms where admins (chat.admins) may use !digest preview (besides their DMs with the bot), and where approval requests go.',
       }),
-      approval: z.boolean().default(false).meta({
-        description: 'Show each digest in the admin rooms first; it goes out when an admin reacts ✅.',
+      approval: z.boolean().default(true).meta({
+        description:
+          'Show each digest in the admin rooms first; it goes out when an admin (chat.admins) reacts ✅. With digest targets, it needs digest.adminRooms and chat.admins.',
       }),
       feeds: z.array(feed).default([]).meta({
         description:
@@ -348,6 +349,23 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** An approval nobody can see or give would hold every digest back, in silence. */
+function checkDigestApproval({ digest, chat }: z.infer<typeof settings>, context: z.RefinementCtx): void {
+  if (!digest.enabled || !digest.approval || digest.targets.length === 0) return;
+  const missing = [
+    digest.adminRooms.length === 0 && 'digest.adminRooms (where the request is posted)',
+    chat.admins.length === 0 && 'chat.admins (who may approve it)',
+  ].filter((setting) => setting !== false);
+  if (missing.length === 0) return;
+  context.addIssue({
+    code: 'custom',
+    path: ['digest', 'approval'],
+    message: `is on, so each digest waits for an admin’s ✅, but ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} empty: no digest would ever be posted. Set ${missing.length === 1 ? 'it' : 'them'}, or set digest.approval to false.`,
+  });
+}
+
+export const configSchema = settings.superRefine(checkDigestApproval);
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -36,6 +36,9 @@ after(async () => {
   await synapse.stop();
 });
 
+/** Asked in a DM: the digest may count it, never quote it. */
+const PRIVATE_QUESTION = 'my employer’s driver at [RFL login](https://evil.example/phish) does not build';
+
 const serve = (env: Record<string, string>) =>
   spawnBot(work, ['serve', '--no-worker'], { RFL_REDIS_URL: redisUrl, ...env });
 
@@ -63,19 +66,27 @@ test('killed after the lead, the restarted bot finishes the digest: every part o
     RFL_DIGEST_SCHEDULE: '*/2 * * * * *',
     RFL_DIGEST_TARGETS: JSON.stringify([{ platform: 'matrix', room }]),
     RFL_DIGEST_FEEDS: JSON.stringify([{ url: feedUrl, name: 'rust-for-linux list' }]),
+    // Approval (on by default) has its own test below.
+    RFL_DIGEST_APPROVAL: 'false',
   };
 
   // Last week, as the activity log has it.
   const connection = new Redis(redisUrl);
   const activity = new RedisActivityLog(connection, { key: 'rfl:activity', retentionDays: 90 });
   const week = reportedWeek(Date.now());
-  for (const [n, question] of ['which rustc does 6.1 need?', 'how do I enable CONFIG_RUST?'].entries())
+  const asked: [string, 'public' | 'private'][] = [
+    ['which rustc does 6.1 need?', 'public'],
+    ['how do I enable CONFIG_RUST?', 'public'],
+    [PRIVATE_QUESTION, 'private'],
+  ];
+  for (const [n, [question, where]] of asked.entries())
     await activity.record({
       type: 'question',
       at: week.start + (n + 1) * 3_600_000,
       platform: 'matrix',
       asker: 'someone',
       question,
+      private: where === 'private',
       answered: n === 0,
       confidence: 0.6,
       kernelVersion: '6.1.50',
@@ -106,7 +117,14 @@ test('killed after the lead, the restarted bot finishes the digest: every part o
   const posted = digestEvents();
   const leads = posted.filter((e) => String(e.content.body).startsWith('📰'));
   assert.equal(leads.length, 1, 'one lead');
-  assert.match(String(leads[0]!.content.body), /2 questions \(1 unanswered\)/);
+  assert.match(String(leads[0]!.content.body), /3 questions \(2 unanswered\)/);
+  const gaps = posted.find((e) => String(e.content.body).startsWith('Docs gaps'));
+  assert.match(String(gaps?.content.body), /“how do I enable CONFIG_RUST\?”/);
+  assert.match(String(gaps?.content.body), /1 more asked in direct messages: counted, not quoted\./);
+  assert.ok(
+    posted.every((e) => !JSON.stringify(e.content).includes('evil.example')),
+    'the DM question is not quoted',
+  );
   const inThread = posted.filter(
     (e) =>
       (e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined)?.event_id ===
@@ -138,7 +156,7 @@ test('with approval on, the digest waits in the admin room until an admin reacts
     RFL_DIGEST_SCHEDULE: '*/2 * * * * *',
     RFL_DIGEST_TARGETS: JSON.stringify([{ platform: 'matrix', room: news }]),
     RFL_DIGEST_ADMIN_ROOMS: JSON.stringify([{ platform: 'matrix', room: adminRoom }]),
-    RFL_DIGEST_ADMINS: JSON.stringify([admin.userId]),
+    RFL_CHAT_ADMINS: JSON.stringify([admin.userId]),
     RFL_DIGEST_APPROVAL: 'true',
   });
   const fromBot = (roomId: string) =>
