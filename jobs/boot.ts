@@ -1,24 +1,54 @@
 /**
  * Boots the tree's bzImage in QEMU (TCG) with a busybox initramfs that loads and unloads one module, inside
  * the sandbox (the guest runs user code, and QEMU is a large surface), and reads the serial console.
+ *
+ * The module runs in the kernel and prints on the same console the kernel reports on, so nothing it can
+ * print decides the verdict. The verdict comes from two channels it cannot reach by printing:
+ * - The status port: /init writes nonce-tagged lines ("rfl-boot <nonce> insmod 0") to a second serial
+ *   port, which QEMU writes to a file of its own (-serial file:); printk goes to the first port only. The
+ *   nonce is random per boot, reaches /init in a file /init deletes before insmod, and is never printed
+ *   on the console, so a line the module forges on the console is not a status line, and one it would
+ *   write to the second port by hand would lack the nonce. Lines: userspace (insmod is next), insmod and
+ *   rmmod with their exit codes, the kernel's taint mask after both (its own record of an oops, D, or a
+ *   WARN, W), done.
+ * - QEMU's end: the kernel runs with oops=panic panic=-1 and QEMU with -no-reboot, so a kernel that goes
+ *   down (any oops, BUG, Rust panic or panic) makes QEMU exit on its own before /init reports done; a
+ *   guest that stops making progress is stopped by the wall-time limit; QEMU itself failing shows in its
+ *   exit status.
+ * Only once those prove that the kernel went down is the console read, to name the crash (a Rust panic,
+ * an oops, a panic) and to show its report; a module printing "Kernel panic - not syncing", "Oops:" or a
+ * status marker on a kernel that stays up changes nothing. Whatever happens before the status port says
+ * userspace ran no user code, so it is ours (infrastructure, retried); from then on it is the user's result.
+ * Console text is stripped of control characters (stripControls) before it is read or kept.
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import { buildInitramfs, MARK } from './initramfs.ts';
+import { describeExit } from './exit-status.ts';
+import { buildInitramfs, STATUS } from './initramfs.ts';
 import type { PreparedTree } from './kernel-tree.ts';
+import { stripControls } from './printable.ts';
 import { type LimitHit, runSandboxed } from './sandbox.ts';
 
-export type BootVerdict = 'clean' | 'oops' | 'panic' | 'hang' | 'insmod-failed' | 'rmmod-failed';
+export type BootVerdict =
+  | 'clean'
+  | 'oops'
+  | 'panic'
+  | 'warning'
+  | 'died'
+  | 'hang'
+  | 'insmod-failed'
+  | 'rmmod-failed';
 
 export interface BootResult {
   outcome: 'success' | 'boot-failure' | 'limit' | 'infrastructure';
   verdict: BootVerdict;
   /** The module's own printk lines, insmod/rmmod errors and the crash report's key lines. */
   moduleLines: string[];
-  /** The whole serial console, cut at the output limit. */
+  /** The whole serial console, cut at the output limit, without control characters. */
   console: string;
   /** User-facing sentence when the boot was stopped or could not run; null otherwise. */
   message: string | null;
@@ -47,55 +77,118 @@ const TB_SIZE_MB = 64;
 const GUEST_MEMORY = '128M';
 /** What QEMU itself needs beyond the guest RAM and the translation buffer. */
 const QEMU_MIN_ADDRESS_SPACE_MB = 1024;
+/** Where QEMU writes the status port, in the scratch dir (/work inside the sandbox). */
+const STATUS_FILE = 'status';
+/** Far more than /init writes; a status file larger than this was not written by /init alone. */
+const STATUS_MAX_BYTES = 4096;
+/** Taint bits (include/linux/panic.h): an oops happened (D), a WARN fired (W). */
+const TAINT_DIE = 1 << 7;
+const TAINT_WARN = 1 << 9;
 
-/** Lines that start a kernel crash report. */
-const OOPS = /\b(Oops|BUG:|kernel BUG at|general protection fault|Unable to handle kernel|WARNING: CPU:)/;
+/** Crash report headlines, only read once the kernel is known to have gone down. */
+const OOPS = /\b(Oops|BUG:|kernel BUG at|general protection fault|Unable to handle kernel)/;
 const PANIC = /Kernel panic - not syncing/;
 const RUST_PANIC = /\bpanicked at\b/;
-/** Lines of a crash report worth showing in chat (the full report is in the console). */
+/** Lines of a crash (or WARN) report worth showing in chat (the full report is in the console). */
 const CRASH_SUMMARY =
   /(Oops|BUG:|kernel BUG at|general protection fault|Unable to handle|Kernel panic|RIP:|panicked at|Call Trace|WARNING: CPU:)/;
 
-/** "[    1.234567] text" -> "text"; serial line endings and the terminal's control sequences dropped. */
+/** "[    1.234567] text" -> "text", for console text already stripped of control characters. */
 export function consoleLines(console: string): string[] {
-  return (
-    console
-      .replace(/\r/g, '')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes from QEMU's terminal setup.
-      .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '')
-      .split('\n')
-      .map((line) => line.replace(/^\[\s*\d+\.\d+\]\s?/, '').trimEnd())
-  );
+  return console.split('\n').map((line) => line.replace(/^\[\s*\d+\.\d+\]\s?/, '').trimEnd());
+}
+
+/** What /init reported on the status port; exit codes are null for a step it did not reach. */
+export interface BootStatus {
+  userspace: boolean;
+  insmod: number | null;
+  rmmod: number | null;
+  tainted: number | null;
+  done: boolean;
+}
+
+/** The status lines of this boot: those with its nonce, anything else ignored. */
+export function readStatus(text: string, nonce: string): BootStatus {
+  const status: BootStatus = { userspace: false, insmod: null, rmmod: null, tainted: null, done: false };
+  const tag = `${STATUS.prefix} ${nonce} `;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(tag)) continue;
+    const [step, value] = line.slice(tag.length).trim().split(' ');
+    const number = /^\d+$/.test(value ?? '') ? Number(value) : null;
+    if (step === 'userspace') status.userspace = true;
+    else if (step === 'insmod') status.insmod = number;
+    else if (step === 'rmmod') status.rmmod = number;
+    else if (step === 'tainted') status.tainted = number;
+    else if (step === 'done') status.done = true;
+  }
+  return status;
+}
+
+/** The verdict of a boot whose /init reported done: from exit codes and the kernel's taint mask only. */
+function finishedVerdict(status: BootStatus): BootVerdict {
+  const tainted = status.tainted ?? 0;
+  if (tainted & TAINT_DIE) return 'oops';
+  if (tainted & TAINT_WARN) return 'warning';
+  if (status.insmod !== 0) return 'insmod-failed';
+  if (status.rmmod !== null && status.rmmod !== 0) return 'rmmod-failed';
+  return 'clean';
 }
 
 /**
- * The verdict a console shows, assuming the run ended on its own (limits are judged by the caller). A Rust
- * `panic!` reaches the kernel as BUG(), so "panicked at" makes it a panic rather than an oops.
+ * Names a crash the kernel is known to have had (QEMU exited on its own before /init reported done). A
+ * Rust `panic!` reaches the kernel as BUG(), so "panicked at" makes it a panic rather than an oops.
  */
-export function readConsole(
+function crashVerdict(lines: string[]): BootVerdict {
+  const has = (pattern: RegExp) => lines.some((line) => pattern.test(line));
+  if (has(RUST_PANIC)) return 'panic';
+  if (has(OOPS)) return 'oops';
+  if (has(PANIC)) return 'panic';
+  return 'died';
+}
+
+/**
+ * The verdict of a boot that reached userspace, and the lines to show. `ended`: QEMU exited on its own
+ * (rather than being stopped by a limit), so a missing done means the kernel went down.
+ */
+export function readBoot(
   console: string,
+  status: BootStatus,
   moduleName: string,
+  ended: boolean,
 ): { verdict: BootVerdict; moduleLines: string[] } {
   const lines = consoleLines(console);
+  let verdict: BootVerdict = 'hang';
+  if (status.done) verdict = finishedVerdict(status);
+  else if (ended) verdict = crashVerdict(lines);
+  const crashed = verdict === 'oops' || verdict === 'panic' || verdict === 'warning' || verdict === 'died';
   const prefix = `${moduleName}: `;
   const moduleLines = lines.filter(
     (line) =>
-      line.startsWith(prefix) ||
-      /^(insmod|rmmod): /.test(line) ||
-      line.startsWith(MARK.insmodFailed) ||
-      line.startsWith(MARK.rmmodFailed) ||
-      CRASH_SUMMARY.test(line),
+      line.startsWith(prefix) || /^(insmod|rmmod): /.test(line) || (crashed && CRASH_SUMMARY.test(line)),
   );
-  const has = (pattern: RegExp) => lines.some((line) => pattern.test(line));
-  const hasMark = (mark: string) => lines.some((line) => line.startsWith(mark));
-  let verdict: BootVerdict = 'clean';
-  if (has(RUST_PANIC)) verdict = 'panic';
-  else if (has(OOPS)) verdict = 'oops';
-  else if (has(PANIC)) verdict = 'panic';
-  else if (hasMark(MARK.insmodFailed)) verdict = 'insmod-failed';
-  else if (hasMark(MARK.rmmodFailed)) verdict = 'rmmod-failed';
-  else if (!hasMark(MARK.done)) verdict = 'hang';
   return { verdict, moduleLines };
+}
+
+/**
+ * The status file QEMU wrote. QEMU is sandboxed but handles hostile input: it must not get this process
+ * to read another file in its place (a symlink, a FIFO that blocks, a hard link to a host file).
+ */
+async function readStatusFile(path: string): Promise<string> {
+  let file: Awaited<ReturnType<typeof open>>;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile() || stat.nlink !== 1) return '';
+    const buffer = Buffer.alloc(STATUS_MAX_BYTES);
+    const { bytesRead } = await file.read(buffer, 0, STATUS_MAX_BYTES, 0);
+    return stripControls(buffer.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await file.close();
+  }
 }
 
 function qemuCommand(initrd: string): string[] {
@@ -110,6 +203,13 @@ function qemuCommand(initrd: string): string[] {
     '-append',
     'console=ttyS0 quiet loglevel=7 panic=-1 oops=panic',
     '-nographic',
+    '-monitor',
+    'none',
+    // COM1, the console, on stdout; COM2, the status port, into a file only the host reads.
+    '-serial',
+    'stdio',
+    '-serial',
+    `file:/work/${STATUS_FILE}`,
     '-no-reboot',
     '-m',
     GUEST_MEMORY,
@@ -151,9 +251,10 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
 
   const scratch = await mkdtemp(join(tmpdir(), 'rfl-boot-'));
   try {
+    const nonce = randomBytes(16).toString('hex');
     await writeFile(
       join(scratch, 'initrd.gz'),
-      await buildInitramfs({ busybox: BUSYBOX, koPath: options.koPath, moduleName }),
+      await buildInitramfs({ busybox: BUSYBOX, koPath: options.koPath, moduleName, nonce }),
     );
     const run = await runSandboxed({
       command: qemuCommand('/work/initrd.gz'),
@@ -169,15 +270,16 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
       },
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const console = run.output;
+    const console = stripControls(run.output);
     if (run.infrastructure) {
       return result({ outcome: 'infrastructure', verdict: 'hang', console, message: run.infrastructure });
     }
-    const { verdict, moduleLines } = readConsole(console, moduleName);
+    const status = readStatus(await readStatusFile(join(scratch, STATUS_FILE)), nonce);
+    const ended = !run.limitHit && !run.cancelled;
+    const { verdict, moduleLines } = readBoot(console, status, moduleName, ended);
     const base = { console, moduleLines, limitHit: run.limitHit };
     if (run.cancelled)
       return result({ ...base, outcome: 'limit', verdict, message: 'The boot was cancelled.' });
-    const reachedUserspace = consoleLines(console).includes(MARK.userspace);
     if (run.limitHit === 'output') {
       return result({
         ...base,
@@ -190,16 +292,19 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
         message: `The kernel printed more than ${limits.maxOutputKb} KB (the module floods the log); the boot was stopped.`,
       });
     }
+    if (!status.userspace) {
+      // No user code had run yet: a slow, broken or crashed boot is ours, and worth a retry.
+      const how = run.limitHit
+        ? `within ${limits.bootTimeoutSeconds} s (${run.limitHit} limit)`
+        : `before QEMU exited (${describeExit(run.exitCode, run.signal)})`;
+      return result({
+        ...base,
+        outcome: 'infrastructure',
+        verdict: 'hang',
+        message: `The kernel did not reach userspace ${how}.`,
+      });
+    }
     if (run.limitHit === 'wall' || run.limitHit === 'cpu') {
-      // Before /init ran, no user code had run: a slow or broken boot is ours, and worth a retry.
-      if (!reachedUserspace) {
-        return result({
-          ...base,
-          outcome: 'infrastructure',
-          verdict: 'hang',
-          message: `The kernel did not reach userspace within ${limits.bootTimeoutSeconds} s.`,
-        });
-      }
       return result({
         ...base,
         outcome: 'boot-failure',
@@ -216,12 +321,13 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
         message: `QEMU hit the ${run.limitHit} limit.`,
       });
     }
-    if (!reachedUserspace && verdict === 'hang') {
+    if (!status.done && (run.exitCode !== 0 || run.signal)) {
+      // QEMU itself stopped while the module was loaded: the guest's doing (or QEMU's bug it triggered).
       return result({
         ...base,
-        outcome: 'infrastructure',
-        verdict,
-        message: `QEMU exited (${run.exitCode ?? run.signal}) before the kernel reached userspace.`,
+        outcome: 'boot-failure',
+        verdict: 'died',
+        message: `QEMU stopped (${describeExit(run.exitCode, run.signal)}) while the module was loaded.`,
       });
     }
     return result({ ...base, outcome: verdict === 'clean' ? 'success' : 'boot-failure', verdict });

@@ -12,10 +12,11 @@ import type { BuildEnvironment } from './contracts.ts';
 import {
   countDiagnostics,
   type DiagnosticBlock,
-  displayPaths,
+  displayText,
   firstErrors,
   parseDiagnostics,
 } from './diagnostics.ts';
+import { describeExit } from './exit-status.ts';
 import type { PreparedTree } from './kernel-tree.ts';
 import { type LimitHit, runSandboxed, type SandboxLimits } from './sandbox.ts';
 import { makeArgs, makeEnv } from './toolchain.ts';
@@ -34,7 +35,11 @@ export interface BuildOptions {
 }
 
 export interface ModuleBuild {
-  /** 'limit' also covers a refused (too large) source and a cancelled build; see limitHit / cancelled. */
+  /**
+   * 'compile-error' is every failure once the compiler has started on the user's code, diagnosed or not
+   * (see silentFailure); 'infrastructure' only a failure before that (the sandbox, the tree, make).
+   * 'limit' also covers a refused (too large) source and a cancelled build; see limitHit / cancelled.
+   */
   outcome: 'success' | 'compile-error' | 'limit' | 'infrastructure';
   moduleName: string;
   /** The file as it appears in diagnostics ("hello.rs"). */
@@ -50,7 +55,15 @@ export interface ModuleBuild {
   diagnostics: DiagnosticBlock[];
   limitHit: LimitHit | 'source-size' | null;
   cancelled: boolean;
-  /** User-facing sentence when the build did not run or was stopped; null for success and compile errors. */
+  /**
+   * How the build failed on the user's code without printing an error, as a phrase ("the compiler crashed
+   * (signal SIGSEGV) on this code"); null when it printed one, or did not fail.
+   */
+  silentFailure: string | null;
+  /**
+   * User-facing sentence when the build did not run or was stopped, or what a silent failure means;
+   * null for success and compile errors.
+   */
   message: string | null;
   environment: BuildEnvironment;
   durationMs: number;
@@ -103,6 +116,45 @@ const LIMIT_TEXT: Record<LimitHit, (l: BuildLimits) => string> = {
   output: (l) => `The build printed more than ${l.maxOutputKb} KB and was stopped; the log is cut there.`,
 };
 
+/**
+ * Whether the user's code reached the compiler: kbuild prints "  RUSTC [M] /work/<name>.o" just before it
+ * starts rustc on it. Everything before that line is make's and kbuild's own output, so nothing the code
+ * makes rustc print can stand in for it; a failure before it is ours, from it on the user's.
+ */
+function compilerStarted(output: string, name: string): boolean {
+  const started = `RUSTC [M] /work/${name}.o`;
+  return output.split('\n').some((line) => line.trim() === started);
+}
+
+/** make's report of a recipe for one of the user's files failing: "make[2]: *** [<rule>: /work/x.o] Error 139". */
+const USER_TARGET_FAILED = /^make(?:\[\d+\])?: \*\*\* \[[^\]\n]*: \/work\/([\w.]+)\] (.+)$/gm;
+
+/**
+ * How a build that got to the user's code failed without printing an error, as make saw it. A recipe runs
+ * through the shell, which reports a child killed by signal N as exit 128 + N; a command make ran itself
+ * is reported by the signal's description ("Segmentation fault").
+ */
+function silentFailure(output: string, exitCode: number | null): { phrase: string; crashed: boolean } {
+  const report = [...output.matchAll(USER_TARGET_FAILED)].at(-1);
+  if (!report) {
+    const phrase = `the build failed on this code without printing an error (make ${describeExit(exitCode)})`;
+    return { phrase, crashed: false };
+  }
+  const [, target = '', reason = ''] = report;
+  const tool = target.endsWith('.ko') ? 'the linker' : 'the compiler';
+  const code = /^Error (\d+)/.exec(reason)?.[1];
+  const how = code === undefined ? reason : describeExit(Number(code));
+  if (code === undefined || how.startsWith('signal')) {
+    return { phrase: `${tool} crashed (${how}) on this code`, crashed: true };
+  }
+  return { phrase: `${tool} failed (${how}) on this code without printing an error`, crashed: false };
+}
+
+const CRASH_HINT =
+  'It printed no error: this is a toolchain bug that the code triggers, most often very deep nesting ' +
+  '(of expressions, types or macro calls) overflowing the compiler’s stack. Simplifying that part usually ' +
+  'avoids it; the full log has what the compiler printed.';
+
 /** A result for a build that never ran; callers fill in outcome, message and the like. */
 function notBuilt(
   moduleName: string,
@@ -120,6 +172,7 @@ function notBuilt(
     diagnostics: [],
     limitHit: null,
     cancelled: false,
+    silentFailure: null,
     message: null,
     environment,
     scratchDir: null,
@@ -173,7 +226,7 @@ export async function buildModule(
     limits: limitsFor(limits),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const log = displayPaths(run.output);
+  const log = displayText(run.output);
   const diagnostics = parseDiagnostics(run.output);
   const excerpt = firstErrors(diagnostics, options.maxErrorChars ?? 1500);
   const koPath = join(scratchDir, `${name}.ko`);
@@ -197,11 +250,20 @@ export async function buildModule(
   if (run.cancelled) return { ...result, outcome: 'limit', message: 'The build was cancelled.' };
   if (run.limitHit) return { ...result, outcome: 'limit', message: LIMIT_TEXT[run.limitHit](limits) };
   if (built) return { ...result, outcome: 'success' };
+  if (!compilerStarted(run.output, name)) {
+    return {
+      ...result,
+      outcome: 'infrastructure',
+      message: `The build failed before the compiler started on the code (make exit ${run.exitCode ?? run.signal}); see the full log.`,
+    };
+  }
   if (counts.errors > 0) return { ...result, outcome: 'compile-error' };
+  const silent = silentFailure(run.output, run.exitCode);
   return {
     ...result,
-    outcome: 'infrastructure',
-    message: `The build failed without a compiler error (exit ${run.exitCode ?? run.signal}); see the full log.`,
+    outcome: 'compile-error',
+    silentFailure: silent.phrase,
+    message: silent.crashed ? CRASH_HINT : 'The full log has what the build printed.',
   };
 }
 

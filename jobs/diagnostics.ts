@@ -3,6 +3,7 @@
  * `-->` location and quoted source lines, up to the next block. Summary lines ("aborting due to …",
  * "N warnings emitted", "For more information …") and make's own lines end a block and are not blocks.
  */
+import { stripControls } from './printable.ts';
 
 export interface DiagnosticBlock {
   severity: 'error' | 'warning';
@@ -28,9 +29,13 @@ const SUMMARY = [
 /** make and kbuild chatter: "make[2]: ***", "  RUSTC [M] /work/x.o", "  MODPOST …". */
 const BUILD_TOOL = /^(make(\[\d+\])?: |\s{2}[A-Z][A-Z0-9_]*(\s\[M\])?\s+\S)/;
 
-/** Sandbox paths as the user knows them: /work/x.rs -> x.rs, /work -> ., /kernel/src/rust/… -> linux/rust/… */
-export function displayPaths(text: string): string {
-  return text
+/**
+ * Compiler and make output as the user may see it, in a reply or the full log: rustc quotes the user's
+ * source lines as they are, so their control characters and escape sequences go (stripControls), and
+ * sandbox paths read as the user knows them: /work/x.rs -> x.rs, /work -> ., /kernel/src/rust/… -> linux/rust/…
+ */
+export function displayText(text: string): string {
+  return stripControls(text)
     .replace(/\/kernel\/(?:src|build)\b/g, 'linux')
     .replace(/\/work\//g, '')
     .replace(/\/work\b/g, '.');
@@ -46,8 +51,7 @@ export function parseDiagnostics(output: string): DiagnosticBlock[] {
     blocks.push(current.head);
     current = null;
   };
-  for (const raw of displayPaths(output).split('\n')) {
-    const line = raw.replace(/\r$/, '');
+  for (const line of displayText(output).split('\n')) {
     if (SUMMARY.some((pattern) => pattern.test(line)) || BUILD_TOOL.test(line)) {
       close();
       continue;

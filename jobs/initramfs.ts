@@ -20,7 +20,10 @@ const S_IFREG = 0o100000;
 const S_IFCHR = 0o020000;
 const TRAILER = 'TRAILER!!!';
 
-/** Markers /init prints, so the console can be read as steps rather than guessed from kernel lines. */
+/**
+ * Steps /init prints on the console, so the full log reads as steps. Only for people: the module writes
+ * to the same console and can print these too, so no verdict is read from them (see STATUS).
+ */
 export const MARK = {
   userspace: 'rfl-boot: userspace',
   insmodOk: 'rfl-boot: insmod ok',
@@ -28,6 +31,20 @@ export const MARK = {
   rmmodOk: 'rfl-boot: rmmod ok',
   rmmodFailed: 'rfl-boot: rmmod failed',
   done: 'rfl-boot: done',
+} as const;
+
+/**
+ * The status channel: /init writes "rfl-boot <nonce> <step> [<value>]" lines to the second serial port,
+ * which QEMU writes to a file; the kernel's console (and so every printk of the module) is the first.
+ * The nonce reaches /init in a file it reads and deletes before insmod.
+ */
+export const STATUS = {
+  /** The second 8250 port (COM2), a tty the kernel prints nothing on. */
+  device: { name: 'dev/ttyS1', major: 4, minor: 65 },
+  nonceFile: 'rfl-nonce',
+  /** Then the steps, in order: userspace (insmod is next), insmod <exit>, rmmod <exit> (when it was
+   * loaded), tainted <the kernel's taint mask>, done. */
+  prefix: 'rfl-boot',
 } as const;
 
 const pad4 = (length: number) => (4 - (length % 4)) % 4;
@@ -71,19 +88,35 @@ export function cpioNewc(entries: CpioEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** /init: every step's result as a marker line; the guest powers off by reboot (QEMU runs -no-reboot). */
+/**
+ * /init: every step on the console for the log, and on the status port with the nonce for the verdict.
+ * Each status line is written by opening the port, which closing drains: a line written before insmod
+ * has left the guest before the module's code runs. The guest powers off by reboot (QEMU runs -no-reboot).
+ */
 export function initScript(moduleName: string): string {
   const bb = '/bin/busybox';
+  const step = (words: string) => `echo "${STATUS.prefix} $nonce ${words}" > /${STATUS.device.name}`;
   return [
     `#!${bb} sh`,
     `${bb} mount -t proc proc /proc`,
     `${bb} mount -t sysfs sys /sys`,
+    `read -r nonce < /${STATUS.nonceFile}`,
+    `${bb} rm /${STATUS.nonceFile}`,
     `echo "${MARK.userspace}"`,
-    `if ${bb} insmod /${moduleName}.ko; then echo "${MARK.insmodOk}"; else echo "${MARK.insmodFailed} ($?)"; fi`,
+    step('userspace'),
+    `${bb} insmod /${moduleName}.ko`,
+    'code=$?',
+    step('insmod $code'),
+    `if [ $code = 0 ]; then echo "${MARK.insmodOk}"; else echo "${MARK.insmodFailed} ($code)"; fi`,
     `if ${bb} grep -q "^${moduleName} " /proc/modules; then`,
-    `  if ${bb} rmmod ${moduleName}; then echo "${MARK.rmmodOk}"; else echo "${MARK.rmmodFailed} ($?)"; fi`,
+    `  ${bb} rmmod ${moduleName}`,
+    '  code=$?',
+    `  ${step('rmmod $code')}`,
+    `  if [ $code = 0 ]; then echo "${MARK.rmmodOk}"; else echo "${MARK.rmmodFailed} ($code)"; fi`,
     'fi',
+    step(`tainted $(${bb} cat /proc/sys/kernel/tainted)`),
     `echo "${MARK.done}"`,
+    step('done'),
     `${bb} reboot -f`,
     '',
   ].join('\n');
@@ -93,6 +126,8 @@ export async function buildInitramfs(options: {
   busybox: string;
   koPath: string;
   moduleName: string;
+  /** This boot's secret for the status lines. */
+  nonce: string;
 }): Promise<Buffer> {
   const [busybox, ko] = await Promise.all([readFile(options.busybox), readFile(options.koPath)]);
   const dir = (name: string): CpioEntry => ({ name, mode: S_IFDIR | 0o755 });
@@ -103,6 +138,8 @@ export async function buildInitramfs(options: {
     dir('sys'),
     // The kernel opens /dev/console for init's output; without it insmod's errors would be lost.
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdev: { major: 5, minor: 1 } },
+    { name: STATUS.device.name, mode: S_IFCHR | 0o600, rdev: STATUS.device },
+    { name: STATUS.nonceFile, mode: S_IFREG | 0o600, data: Buffer.from(`${options.nonce}\n`) },
     { name: 'bin/busybox', mode: S_IFREG | 0o755, data: busybox },
     { name: `${options.moduleName}.ko`, mode: S_IFREG | 0o644, data: ko },
     { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(initScript(options.moduleName)) },

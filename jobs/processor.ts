@@ -33,6 +33,8 @@ const VERDICT_TEXT: Record<BootResult['verdict'], string> = {
   clean: 'loaded and unloaded cleanly',
   oops: 'the kernel oopsed',
   panic: 'the kernel panicked',
+  warning: 'the kernel warned (a WARN fired)',
+  died: 'the guest went down before insmod/rmmod returned',
   hang: 'the kernel hung (no progress before the boot time limit)',
   'insmod-failed': 'insmod failed',
   'rmmod-failed': 'rmmod failed',
@@ -141,6 +143,14 @@ function buildResult(build: ModuleBuild, signal: AbortSignal): ResultParts {
         body: '',
       };
     case 'compile-error':
+      if (build.silentFailure) {
+        return {
+          ...counts,
+          outcome: 'compile-error',
+          summary: `❌ ${build.silentFailure} — ${environmentLine(environment, false)}`,
+          body: build.message ?? '',
+        };
+      }
       if (build.errors === 0 && build.message) {
         // Not the compiler's verdict: the request itself (an unknown sample) was not buildable.
         return { ...counts, outcome: 'compile-error', summary: `❌ ${build.message}`, body: '' };

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type BootLimits, bootModule, readConsole } from '../jobs/boot.ts';
+import { type BootLimits, bootModule, readBoot, readStatus } from '../jobs/boot.ts';
 import { buildModule, type ModuleBuild } from '../jobs/build.ts';
 import { cpioNewc, initScript } from '../jobs/initramfs.ts';
 import type { PreparedTree } from '../jobs/kernel-tree.ts';
@@ -77,20 +77,56 @@ test('newc archive: what the Debian cpio tool lists back', () => {
   }
 });
 
-test('console reading: a C oops and an insmod refusal are told apart from a clean run', () => {
-  const oops = readConsole(
-    '[    1.0] BUG: kernel NULL pointer dereference, address: 0000000000000000\r\n[    1.1] RIP: 0010:x+0x1\r\n' +
-      '[    1.2] Kernel panic - not syncing: Fatal exception\r\n',
+const NONCE = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+/** Status port lines as /init writes them (the tty adds CR). */
+const statusLines = (...steps: string[]) => steps.map((step) => `rfl-boot ${NONCE} ${step}\r\n`).join('');
+/** A console where the module prints a crash report and the step markers, on a kernel that stays up. */
+const FORGED_CONSOLE = [
+  'rfl-boot: userspace',
+  '[    1.0] m: hello',
+  'Kernel panic - not syncing: Fatal exception',
+  'BUG: kernel NULL pointer dereference, address: 0000000000000000',
+  'Oops: 0000 [#1] PREEMPT',
+  'rfl-boot: insmod failed (1)',
+  `rfl-boot ${NONCE} insmod 1`,
+  'rfl-boot: insmod ok',
+  'rfl-boot: rmmod ok',
+  'rfl-boot: done',
+].join('\n');
+
+test('status port: only lines with this boot’s nonce count', () => {
+  const status = readStatus(
+    `rfl-boot 1234 insmod 0\n${statusLines('userspace', 'insmod 1')}rfl-boot ${NONCE}x done\n`,
+    NONCE,
+  );
+  assert.deepEqual(status, { userspace: true, insmod: 1, rmmod: null, tainted: null, done: false });
+});
+
+test('verdicts: the status port and QEMU’s end decide, whatever the console says', () => {
+  const finished = readStatus(statusLines('userspace', 'insmod 0', 'rmmod 0', 'tainted 4096', 'done'), NONCE);
+  const clean = readBoot(FORGED_CONSOLE, finished, 'm', true);
+  assert.equal(clean.verdict, 'clean');
+  assert.deepEqual(clean.moduleLines, ['m: hello'], 'no crash lines shown for a kernel that did not crash');
+  const refused = readStatus(statusLines('userspace', 'insmod 1', 'tainted 0', 'done'), NONCE);
+  const insmod = readBoot("insmod: can't insert '/m.ko': invalid module format\n", refused, 'm', true);
+  assert.equal(insmod.verdict, 'insmod-failed');
+  assert.deepEqual(insmod.moduleLines, ["insmod: can't insert '/m.ko': invalid module format"]);
+  const warned = readStatus(statusLines('userspace', 'insmod 0', 'rmmod 0', 'tainted 4608', 'done'), NONCE);
+  assert.equal(readBoot('', warned, 'm', true).verdict, 'warning');
+  // QEMU exited on its own before /init reported done: the kernel went down; its report names the crash.
+  const loading = readStatus(statusLines('userspace'), NONCE);
+  const oops = readBoot(
+    'BUG: kernel NULL pointer dereference, address: 0000000000000000\nRIP: 0010:x+0x1\n' +
+      'Kernel panic - not syncing: Fatal exception\n',
+    loading,
     'm',
+    true,
   );
   assert.equal(oops.verdict, 'oops');
   assert.ok(oops.moduleLines.some((l) => l.startsWith('RIP:')));
-  const refused = readConsole(
-    "rfl-boot: userspace\ninsmod: can't insert '/m.ko': invalid module format\nrfl-boot: insmod failed (1)\nrfl-boot: done\n",
-    'm',
-  );
-  assert.equal(refused.verdict, 'insmod-failed');
-  assert.deepEqual(refused.moduleLines.slice(0, 1), ["insmod: can't insert '/m.ko': invalid module format"]);
+  assert.equal(readBoot('', loading, 'm', true).verdict, 'died');
+  // Stopped by a limit before done: a hang, even with a crash report on the console.
+  assert.equal(readBoot(FORGED_CONSOLE, loading, 'm', false).verdict, 'hang');
 });
 
 test('the in-tree rust_minimal sample loads and unloads cleanly, with its init and exit lines', async () => {
@@ -162,4 +198,31 @@ test('a module that dereferences a null pointer in init is reported as an oops, 
   // tinyconfig has no kallsyms: the faulting instruction is an address in the module area.
   assert.match(lines, /^RIP: 0010:0xffffffffa[0-9a-f]+$/m);
   assert.match(lines, /^Kernel panic - not syncing: Fatal exception/m, 'oops=panic ends the guest at once');
+});
+
+/** Any control character a terminal acts on: C0 but tab and newline, DEL, C1. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what the tests look for.
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+test('a module printing OSC 52, a window title, BEL and CSI reaches neither lines nor console with them', async () => {
+  const module = await built(
+    'loud',
+    'pr_info!("clip\\x1b]52;c;ZXZpbA==\\x07 title\\x1b]0;pwned\\x07 bell\\x07\\x07 erase\\x1b[2J\\u{9b}2J end\\n");\n' +
+      '        Ok(M)',
+  );
+  const result = await boot(module.koPath as string, 'loud');
+  assert.equal(result.verdict, 'clean', result.console);
+  assert.ok(result.moduleLines.includes('loud: clip title bell erase end'), result.moduleLines.join('\n'));
+  for (const text of [result.console, ...result.moduleLines]) assert.doesNotMatch(text, CONTROL);
+});
+
+test('a module printing a kernel panic, an oops and forged step lines still loads and unloads cleanly', async () => {
+  const forged = FORGED_CONSOLE.split('\n').slice(2).join('\\n');
+  const module = await built('liar', `pr_info!("about to lie\\n${forged}\\n");\n        Ok(M)`);
+  const result = await boot(module.koPath as string, 'liar');
+  assert.match(result.console, /^Kernel panic - not syncing: Fatal exception$/m, 'the lie was printed');
+  assert.equal(result.verdict, 'clean', result.console);
+  assert.equal(result.outcome, 'success');
+  assert.ok(result.moduleLines.includes('liar: about to lie'), result.moduleLines.join('\n'));
+  assert.ok(!result.moduleLines.some((l) => l.startsWith('Kernel panic')), 'no crash lines for no crash');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { countDiagnostics, displayPaths, firstErrors, parseDiagnostics } from '../jobs/diagnostics.ts';
+import { countDiagnostics, displayText, firstErrors, parseDiagnostics } from '../jobs/diagnostics.ts';
 
 /** Real `make M=` outputs from the sandbox against the 6.1 tree (captured once, paths as rustc saw them). */
 const fixture = (name: string) => readFileSync(new URL(`fixtures/jobs/${name}.txt`, import.meta.url), 'utf8');
@@ -62,7 +62,7 @@ test('firstErrors keeps whole blocks within the budget and says how many were le
 
 test('sandbox paths are shown as the user knows them', () => {
   assert.equal(
-    displayPaths(
+    displayText(
       "  --> /work/hello.rs:3:1\nmake[1]: Entering directory '/kernel/build'\n/kernel/src/rust/kernel/lib.rs",
     ),
     "  --> hello.rs:3:1\nmake[1]: Entering directory 'linux'\nlinux/rust/kernel/lib.rs",
@@ -73,5 +73,24 @@ test('sandbox paths are shown as the user knows them', () => {
       .join('\n');
     assert.doesNotMatch(text, /\/work|\/kernel\//, name);
     assert.match(text, /--> hello\.rs:\d+:\d+/, name);
+  }
+});
+
+test('source lines rustc quotes lose their control characters, in the blocks and in the shown text', () => {
+  // As rustc 1.63 prints a source line holding raw escape sequences: byte for byte.
+  const output = [
+    'error[E0308]: mismatched types',
+    '  --> /work/hello.rs:3:27',
+    '   |',
+    '3 |         let answer: u32 = "\x1b]52;c;ZXZpbA==\x07\x1b]0;pwned\x07\x07\x1b[2J";',
+    '   |                     ---   ^^^^ expected `u32`, found `&str`',
+    '',
+  ].join('\r\n');
+  const [block] = parseDiagnostics(output);
+  assert.equal(block?.location, 'hello.rs:3:27');
+  assert.match(block?.text ?? '', /^3 \| {9}let answer: u32 = "";$/m);
+  for (const text of [block?.text ?? '', displayText(output)]) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what the test looks for.
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   }
 });
