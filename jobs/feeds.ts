@@ -4,9 +4,11 @@
  * and patch-series mail (`[PATCH v3 2/7] …`, replies included) folded into one entry per series.
  *
  * Reading the formats is @rowanmanning/feed-parser's job (Atom, RSS and RDF, their dates, authors,
- * entities and relative links, tested against real-world feeds); it sits on fast-xml-parser, whose
- * validator refuses what is not XML and whose caps on entity expansion refuse entity bombs. Ours are the
- * HTTP fetch (redirects, deadline, size cap), the Redis claims and the series grouping.
+ * entities and relative links, tested against real-world feeds). It sits on fast-xml-parser, whose
+ * validator refuses what is not XML and which defuses entity bombs: entities inside entities stay
+ * unexpanded, and expanding past its length cap throws (feed-parser lifts only the count cap; the feeds
+ * test holds both). Ours are the HTTP fetch (redirects, deadline, size cap), the Redis claims and the
+ * series grouping.
  *
  * Nothing here throws for what a feed sends: HTTP errors, timeouts, huge bodies, redirect loops and
  * malformed XML come back as a failure with a user-facing and a log text. A failure changes no state, so
