@@ -44,13 +44,17 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   renameSync,
   statfsSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { seccompProgram } from './seccomp.ts';
 
 export interface SandboxLimits {
   wallSeconds: number;
@@ -101,7 +105,33 @@ export const SANDBOX_UID_SLOTS = 1024;
 /** One lock file per slot in use, shared by every worker process on the machine (root-only). */
 const SLOT_DIR = existsSync('/run') ? '/run/rfl-sandbox-uids' : '/tmp/rfl-sandbox-uids';
 const TOOLS = { bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv', prlimit: '/usr/bin/prlimit' };
-const SYSTEM_DIRS = ['/usr', '/bin', '/lib', '/lib64', '/etc/alternatives'];
+/** Top-level links of a merged-/usr system, recreated as links (a bind would bring in all of /usr/lib). */
+const MERGED_USR_LINKS = ['/bin', '/lib', '/lib64'];
+/**
+ * /proc entries kept: the per-process directories (under self and thread-self too), and what the traced
+ * tools read (stat: QEMU and glibc's CPU count; filesystems: libselinux; sys: glibc and bwrap's
+ * --disable-userns) or commonly read to size themselves (meminfo, cpuinfo, uptime, loadavg, version: what
+ * uname and CPUID tell anyway). Every other top-level entry is masked; see the opening comment.
+ */
+const PROC_KEPT = new Set([
+  'self',
+  'thread-self',
+  'sys',
+  'filesystems',
+  'stat',
+  'meminfo',
+  'cpuinfo',
+  'uptime',
+  'loadavg',
+  'version',
+]);
+/**
+ * Root-only dir where the read-only binds' overlays are put together; what stays of it is the empty
+ * second layer every overlay needs (removing it would empty their directory listings).
+ */
+const STAGING = '/.rfl-binds';
+/** The sandbox's fd from which the inner bwrap reads the seccomp filter. */
+const SECCOMP_FD = 3;
 const MB = 1024 * 1024;
 const SIGXCPU = 24;
 const SIGXFSZ = 25;
@@ -123,51 +153,160 @@ function ancestors(path: string): string[] {
   return out;
 }
 
+/**
+ * The parts of the system a build or a boot uses, found by tracing both (strace -f -e trace=%file on
+ * `make M=` against the prepared tree and on QEMU booting it): /usr/bin (make, the shell, coreutils,
+ * rustc, bindgen, clang/lld/llvm-*, gcc/binutils, qemu-system-x86_64); the shared libraries (libc,
+ * libLLVM, libclang for bindgen, QEMU's accelerator modules) and the loader link in /usr/lib64;
+ * LLVM's tree (clang's resource headers, which bindgen needs too); gcc's (cc1, crt files) for a
+ * gcc-built tree; rustc's sysroot (/usr/lib/rustlib) and the rust-src it links to, which rustc quotes
+ * in diagnostics pointing into core; /usr/lib/os-release (clang's distribution probe); QEMU's firmware
+ * (qboot, linuxboot_dma, kvmvapic, and the vgabios it links into seabios); /etc/alternatives (awk and cc
+ * are links through it). Busybox is packed into the initramfs outside the sandbox. Left out: /usr/local,
+ * /usr/src but rust-src, /usr/share but QEMU's firmware, /usr/include (clang only probes it: the kernel
+ * builds with -nostdinc), /usr/sbin, /usr/games and the rest of /usr/lib (other software of the host).
+ */
+function systemPaths(): string[] {
+  const usrLib = existsSync('/usr/lib') ? readdirSync('/usr/lib') : [];
+  const rustSrc = (() => {
+    try {
+      return [realpathSync('/usr/lib/rustlib/src/rust')];
+    } catch {
+      return [];
+    }
+  })();
+  return [
+    '/usr/bin',
+    ...usrLib.filter((name) => /-linux-gnu$|^llvm-\d+$/.test(name)).map((name) => `/usr/lib/${name}`),
+    '/usr/lib64',
+    '/usr/lib/gcc',
+    '/usr/lib/rustlib',
+    ...rustSrc,
+    '/usr/lib/os-release',
+    '/usr/share/qemu',
+    '/usr/share/seabios',
+    '/etc/alternatives',
+  ].filter((path) => existsSync(path));
+}
+
+/** bwrap arguments for the system part of the sandbox's root (the same for every run). */
+let systemLayout: string[] | null = null;
+
+/** bwrap --dir for every directory on the way to each path (0755: bwrap would make them 0700 root). */
+function dirArgs(paths: string[]): string[] {
+  const dirs = new Set(paths.flatMap(ancestors));
+  return [...dirs].flatMap((dir) => ['--perms', '0755', '--dir', dir]);
+}
+
+function systemArgs(): string[] {
+  if (systemLayout) return systemLayout;
+  const paths = systemPaths();
+  const args: string[] = [...dirArgs(paths)];
+  for (const top of MERGED_USR_LINKS) {
+    const stat = lstatSync(top, { throwIfNoEntry: false });
+    if (stat?.isSymbolicLink()) args.push('--symlink', readlinkSync(top), top);
+    // Before the /usr merge, /bin and /lib hold the shell and libc themselves.
+    else if (stat?.isDirectory()) args.push('--ro-bind', top, top);
+  }
+  for (const path of paths) args.push('--ro-bind', path, path);
+  systemLayout = args;
+  return args;
+}
+
+/**
+ * Masks for the sandbox's /proc: every top-level entry but PROC_KEPT and the per-process ones, files
+ * under /dev/null, directories under an empty read-only tmpfs. Symlinks (mounts, net) point into the
+ * reader's own /proc/<pid>, which cannot be mounted over.
+ */
+let procLayout: string[] | null = null;
+
+function procMaskArgs(): string[] {
+  if (procLayout) return procLayout;
+  const args: string[] = [];
+  for (const entry of readdirSync('/proc', { withFileTypes: true })) {
+    if (isPid(entry.name) || PROC_KEPT.has(entry.name) || entry.isSymbolicLink()) continue;
+    const path = `/proc/${entry.name}`;
+    if (entry.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
+    else args.push('--ro-bind', '/dev/null', path);
+  }
+  procLayout = args;
+  return args;
+}
+
+/** A file is shown through an overlay of its directory; a missing source is left for bwrap to report. */
+const isFileBind = (bind: { host: string }) =>
+  statSync(bind.host, { throwIfNoEntry: false })?.isFile() ?? false;
+
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * As root: a script for the outer sandbox that shows each read-only bind through a read-only overlay
+ * whose lower layers are named by relative paths, then drops the raw binds. A bind mount shows its
+ * source's path on the host in mountinfo (the dentry path within its filesystem, whatever bind it came
+ * through); an overlay shows "/" and the layer names it was given. Ends by exec'ing "$@".
+ */
+function overlayScript(binds: SandboxSpec['readOnly']): string {
+  const lines = ['set -e', `cd ${STAGING}`, 'mkdir empty'];
+  const staged: string[] = [];
+  binds.forEach((bind, index) => {
+    const isFile = isFileBind(bind);
+    const layer = `l${index}`;
+    const view = `v${index}`;
+    const inside = shellQuote(bind.inside);
+    lines.push(`mkdir ${view}`, `mount -t overlay -o ro,lowerdir=${layer}:empty rfl-bind ${view}`);
+    if (isFile) {
+      lines.push(`mkdir -p ${shellQuote(dirname(bind.inside))}`, `: > ${inside}`);
+      lines.push(`mount -o bind,ro ${view}/${shellQuote(basename(bind.host))} ${inside}`);
+    } else {
+      lines.push(`mkdir -p ${inside}`, `mount -o bind,ro ${view} ${inside}`);
+    }
+    staged.push(view, layer);
+  });
+  if (staged.length > 0) lines.push(`umount ${staged.join(' ')}`, `rmdir ${staged.join(' ')}`);
+  lines.push('cd /', 'exec "$@"');
+  return lines.join('\n');
+}
+
 /** uid null: not root, no uid to drop to (bwrap unshares a user namespace as the worker's user). */
-function bwrapArgs(spec: SandboxSpec, uid: number | null): string[] {
+function bwrapArgs(spec: SandboxSpec, uid: number | null, seccomp: boolean): string[] {
   const { limits } = spec;
   const asRoot = uid !== null;
   const args = ['--die-with-parent', '--new-session', '--clearenv'];
-  // As root: every namespace but the user one, so setpriv can become a real unprivileged uid.
+  // As root: every namespace but the user one, so setpriv can become a real unprivileged uid;
+  // CAP_SYS_ADMIN for the overlays of overlayScript, which runs before setpriv drops everything.
   if (asRoot) {
     args.push('--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try');
-    args.push(
-      '--cap-drop',
-      'ALL',
-      '--cap-add',
-      'CAP_SETUID',
-      '--cap-add',
-      'CAP_SETGID',
-      '--cap-add',
-      'CAP_SETPCAP',
-    );
+    args.push('--cap-drop', 'ALL');
+    for (const cap of ['CAP_SETUID', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SYS_ADMIN'])
+      args.push('--cap-add', cap);
   } else {
     args.push('--unshare-all', '--unshare-user', ...NO_NESTED_USERNS);
   }
-  const made = new Set<string>();
-  const mkdirs = (path: string) => {
-    for (const dir of ancestors(path)) {
-      if (made.has(dir)) continue;
-      made.add(dir);
-      args.push('--perms', '0755', '--dir', dir);
-    }
-  };
-  for (const dir of SYSTEM_DIRS.filter((d) => existsSync(d))) {
-    mkdirs(dir);
-    args.push('--ro-bind', dir, dir);
+  args.push(...systemArgs());
+  if (asRoot) {
+    args.push('--perms', '0700', '--dir', STAGING);
+    spec.readOnly.forEach((bind, index) => {
+      const layer = isFileBind(bind) ? dirname(bind.host) : bind.host;
+      args.push('--ro-bind', layer, `${STAGING}/l${index}`);
+    });
+  } else {
+    for (const bind of spec.readOnly)
+      args.push(...dirArgs([bind.inside]), '--ro-bind', bind.host, bind.inside);
   }
-  for (const bind of spec.readOnly) {
-    mkdirs(bind.inside);
-    args.push('--ro-bind', bind.host, bind.inside);
-  }
-  args.push('--proc', '/proc', '--dev', '/dev');
+  args.push('--proc', '/proc', ...procMaskArgs(), '--dev', '/dev');
   args.push('--perms', '1777', '--size', String(limits.fileSizeMb * MB), '--tmpfs', '/tmp');
   args.push('--bind', spec.scratch, '/work', '--chdir', spec.cwd ?? '/work');
   const env = { PATH: '/usr/bin:/bin', HOME: '/tmp', ...spec.env };
   for (const [name, value] of Object.entries(env)) args.push('--setenv', name, value);
+  // On the bwrap that execs the command, which installs it last, after its own namespace setup.
+  const filter = seccomp ? ['--seccomp', String(SECCOMP_FD)] : [];
 
   const drop = asRoot
     ? [
+        '/bin/sh',
+        '-c',
+        overlayScript(spec.readOnly),
+        'sh',
         TOOLS.setpriv,
         `--reuid=${uid}`,
         `--regid=${uid}`,
@@ -183,11 +322,12 @@ function bwrapArgs(spec: SandboxSpec, uid: number | null): string[] {
         '/',
         '/',
         '--die-with-parent',
+        ...filter,
         '--chdir',
         spec.cwd ?? '/work',
         '--',
       ]
-    : [];
+    : [...filter, '--'];
   const prlimit = [
     TOOLS.prlimit,
     // A soft CPU limit below the hard one: SIGXCPU first, which tells a CPU limit from other kills.
@@ -529,11 +669,18 @@ export async function runSandboxed(spec: SandboxSpec): Promise<SandboxRun> {
 async function runAs(spec: SandboxSpec, uid: number | null): Promise<SandboxRun> {
   const { limits } = spec;
   const started = Date.now();
-  const child = spawn(TOOLS.bwrap, bwrapArgs(spec, uid), {
+  const filter = seccompProgram();
+  const child = spawn(TOOLS.bwrap, bwrapArgs(spec, uid, filter !== null), {
     detached: true, // its own process group, killed as a whole
     env: {},
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', filter ? 'pipe' : 'ignore'],
   });
+  const filterPipe = child.stdio[SECCOMP_FD];
+  if (filter && filterPipe && 'end' in filterPipe) {
+    // A sandbox that dies before reading it closes the pipe: its exit tells what went wrong.
+    filterPipe.on('error', () => {});
+    filterPipe.end(filter);
+  }
   const chunks: Buffer[] = [];
   let kept = 0;
   let truncated = false;
@@ -567,8 +714,8 @@ async function runAs(spec: SandboxSpec, uid: number | null): Promise<SandboxRun>
     chunks.push(chunk);
     kept += chunk.length;
   };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
 
   const wall = setTimeout(() => stop('wall'), limits.wallSeconds * 1000);
   const onAbort = () => stop('cancel');
