@@ -8,6 +8,7 @@ import { type BootLimits, bootModule, readBoot, readStatus } from '../jobs/boot.
 import { buildModule, type ModuleBuild } from '../jobs/build.ts';
 import { cpioNewc, initScript } from '../jobs/initramfs.ts';
 import type { PreparedTree } from '../jobs/kernel-tree.ts';
+import { CONTROL_CHARACTER, LOUD_PRINT, LYING_PRINT } from './helpers/hostile-output.ts';
 import { defaultConfig, preparedTree } from './helpers/prepared-tree.ts';
 
 let tree: PreparedTree;
@@ -200,25 +201,16 @@ test('a module that dereferences a null pointer in init is reported as an oops, 
   assert.match(lines, /^Kernel panic - not syncing: Fatal exception/m, 'oops=panic ends the guest at once');
 });
 
-/** Any control character a terminal acts on: C0 but tab and newline, DEL, C1. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: what the tests look for.
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-
 test('a module printing OSC 52, a window title, BEL and CSI reaches neither lines nor console with them', async () => {
-  const module = await built(
-    'loud',
-    'pr_info!("clip\\x1b]52;c;ZXZpbA==\\x07 title\\x1b]0;pwned\\x07 bell\\x07\\x07 erase\\x1b[2J\\u{9b}2J end\\n");\n' +
-      '        Ok(M)',
-  );
+  const module = await built('loud', `${LOUD_PRINT}\n        Ok(M)`);
   const result = await boot(module.koPath as string, 'loud');
   assert.equal(result.verdict, 'clean', result.console);
   assert.ok(result.moduleLines.includes('loud: clip title bell erase end'), result.moduleLines.join('\n'));
-  for (const text of [result.console, ...result.moduleLines]) assert.doesNotMatch(text, CONTROL);
+  for (const text of [result.console, ...result.moduleLines]) assert.doesNotMatch(text, CONTROL_CHARACTER);
 });
 
 test('a module printing a kernel panic, an oops and forged step lines still loads and unloads cleanly', async () => {
-  const forged = FORGED_CONSOLE.split('\n').slice(2).join('\\n');
-  const module = await built('liar', `pr_info!("about to lie\\n${forged}\\n");\n        Ok(M)`);
+  const module = await built('liar', `${LYING_PRINT}\n        Ok(M)`);
   const result = await boot(module.koPath as string, 'liar');
   assert.match(result.console, /^Kernel panic - not syncing: Fatal exception$/m, 'the lie was printed');
   assert.equal(result.verdict, 'clean', result.console);

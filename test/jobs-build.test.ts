@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { type BuildOptions, buildModule, buildSample, type ModuleBuild, moduleName } from '../jobs/build.ts';
 import type { PreparedTree } from '../jobs/kernel-tree.ts';
 import { minimalModule } from '../jobs/module-template.ts';
+import { CONTROL_CHARACTER, deeplyNested, withInit } from './helpers/hostile-output.ts';
 import { defaultConfig, preparedTree } from './helpers/prepared-tree.ts';
 
 let tree: PreparedTree;
@@ -26,11 +27,6 @@ async function build(source: string, fileName: string | null = 'hello.rs'): Prom
   const result = await buildModule({ source, fileName }, tree, options);
   builds.push(result);
   return result;
-}
-
-/** The 6.1 template with one statement added to init(). */
-function withInit(statement: string, topLevel = ''): string {
-  return minimalModule('6.1').replace('pr_info!("Hello', `${statement}\n        pr_info!("Hello`) + topLevel;
 }
 
 test('the minimal module template builds against the tree', async () => {
@@ -159,4 +155,33 @@ test('endless const evaluation and macro recursion stop with an error', async ()
   const recursive = await build(withInit('', '\nmacro_rules! again { () => { again!(); }; }\nagain!();\n'));
   assert.equal(recursive.outcome, 'compile-error', recursive.log);
   assert.match(recursive.firstErrors, /recursion limit reached/);
+});
+
+test('a compiler crash on the code is the user’s result, named with its signal, not our failure', async () => {
+  const result = await build(deeplyNested());
+  assert.equal(result.outcome, 'compile-error', result.log.slice(-2000));
+  assert.equal(result.silentFailure, 'the compiler crashed (signal SIGSEGV) on this code');
+  assert.equal(result.koPath, null);
+  assert.match(result.message ?? '', /nesting/);
+});
+
+test('a failure before the compiler reached the code stays ours', async () => {
+  const emptyBuild = mkdtempSync(join(work, 'unconfigured-'));
+  const result = await buildModule(
+    { source: minimalModule('6.1'), fileName: 'hello.rs' },
+    { ...tree, buildDir: emptyBuild },
+    options,
+  );
+  builds.push(result);
+  assert.equal(result.outcome, 'infrastructure', result.log);
+  assert.match(result.message ?? '', /before the compiler started/);
+});
+
+test('control characters in a source line rustc quotes reach neither the error blocks nor the log', async () => {
+  const result = await build(
+    withInit('let answer: u32 = "\x1b]52;c;ZXZpbA==\x07\x1b]0;pwned\x07\x07\u009b2J";'),
+  );
+  assert.equal(result.outcome, 'compile-error');
+  assert.match(result.firstErrors, /let answer: u32 = "";/);
+  for (const text of [result.firstErrors, result.log]) assert.doesNotMatch(text, CONTROL_CHARACTER);
 });
