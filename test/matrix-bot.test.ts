@@ -342,6 +342,47 @@ test('an edit by someone else than the author is ignored', async () => {
   }
 });
 
+test('a redaction of Alice’s question by Mallory leaves the answer; a moderator’s or Alice’s own removes it', async () => {
+  const question = await alice.say(room, { msgtype: 'm.text', body: '!ask which rustc does 6.1 need?' });
+  const reply = await replyTo(alice, question);
+  const malloryUser = await synapse.register('mallory3');
+  const mallory = await Newcomer.start(synapse, malloryUser);
+  const answerRedacted = (answerId: string) => (e: SeenEvent) =>
+    e.type === 'm.room.redaction' && e.sender === bot.userId && e.content.redacts === answerId;
+  try {
+    await mallory.client.joinRoom(room);
+    // Synapse refuses Mallory a plain redaction of Alice's message (a server of hers would not): she redacts
+    // her own, pointing it at Alice's question with a relation, as matrix-js-sdk's getAssociatedId() reads.
+    const own = await mallory.say(room, { msgtype: 'm.text', body: 'oops' });
+    const forged = await fetch(
+      `${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(own)}/forged-1`,
+      {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${malloryUser.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ 'm.relates_to': { rel_type: 'm.reference', event_id: question } }),
+      },
+    );
+    assert.equal(forged.status, 200, await forged.text());
+    // The bot answers in order: by the time it answers this, it has handled the redaction.
+    await replyTo(alice, await alice.say(room, { msgtype: 'm.text', body: '!help' }));
+    assert.ok(!alice.seen.some(answerRedacted(reply.id)), 'the answer to Alice stays');
+
+    // Alice created the room (room version 12: its creator outranks everyone): she may redact others'.
+    const malloryQuestion = await mallory.say(room, {
+      msgtype: 'm.text',
+      body: '!ask which bindgen does 6.1 need?',
+    });
+    const malloryReply = await replyTo(alice, malloryQuestion);
+    await alice.client.redactEvent(room, malloryQuestion);
+    await alice.waitFor(answerRedacted(malloryReply.id), 20_000, 'the answer to Mallory redacted');
+
+    await alice.client.redactEvent(room, question);
+    await alice.waitFor(answerRedacted(reply.id), 20_000, 'the answer to Alice redacted');
+  } finally {
+    mallory.stop();
+  }
+});
+
 test('👍 on an answer is recorded as feedback on that answer', async () => {
   const question = await alice.say(room, { msgtype: 'm.text', body: '!ask which rustc does 6.1 need?' });
   const reply = await replyTo(alice, question);

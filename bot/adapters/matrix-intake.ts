@@ -77,6 +77,30 @@ export function threadRootOf(event: MatrixEvent): string | undefined {
   return relation?.rel_type === 'm.thread' ? relation.event_id : undefined;
 }
 
+/**
+ * The event a redaction removes: `redacts`, at the top level before room version 11 and in the content
+ * since. Not getAssociatedId(), which prefers any relation the sender put in the content.
+ */
+export function redactedEventId(redaction: MatrixEvent): string | null {
+  const redacts = redaction.event.redacts ?? (redaction.getContent() as { redacts?: unknown }).redacts;
+  return typeof redacts === 'string' ? redacts : null;
+}
+
+/**
+ * Whether a redaction counts as its author deleting the message: sent by the message's sender, or by
+ * someone allowed to redact others' events in the room. Homeservers pass other redactions on for clients
+ * to check (from room version 3, a user on another server can send one for any event).
+ */
+export function redactionAllowed(
+  room: Room,
+  redactionSender: string,
+  originalSender: string | null,
+): boolean {
+  if (redactionSender === originalSender) return true;
+  const member = room.getMember(redactionSender);
+  return member !== null && room.currentState.hasSufficientPowerLevelFor('redact', member.powerLevel);
+}
+
 /** The event an edit (m.replace) replaces, or null when the event is no edit. */
 export function editedEventId(event: MatrixEvent): string | null {
   const relation = (event.getContent() as MessageContent)['m.relates_to'];

@@ -1,6 +1,7 @@
 /**
  * The bot in Matrix: logs in (matrix-session.ts), syncs, joins rooms it is invited to from the allowlist,
- * hands room messages, edits, redactions and 👍/👎 reactions to the dispatcher, which answers through
+ * hands room messages, edits and redactions (by their message's author, or by someone with the power to
+ * redact others') and 👍/👎 reactions to the dispatcher, which answers through
  * matrix-surface.ts in threads. Its own messages are never answered, and of those from before it started
  * (the initial sync) only the last `catchUpMs` worth: what was asked while it restarted. After a homeserver
  * restart the SDK's sync resumes from where it was; the dispatcher's durable claims keep a replayed event,
@@ -25,6 +26,8 @@ import {
   editedEventId,
   inviteAllowed,
   isDirectRoom,
+  redactedEventId,
+  redactionAllowed,
   toEditedMessage,
   toIncomingMessage,
 } from './matrix-intake.ts';
@@ -132,7 +135,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     },
   };
 
-  /** The message an edit replaces: in the room's timeline, else fetched (it may be older than the sync). */
+  /** The message an edit or redaction is about: in the room's timeline, else fetched (it may be older than the sync). */
   async function originalOf(room: Room, eventId: string): Promise<MatrixEvent | null> {
     const known = room.findEventById(eventId);
     if (known) return known;
@@ -164,8 +167,12 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
         return;
       }
       case 'm.room.redaction': {
-        const redacted = event.getAssociatedId();
-        if (redacted) await dispatcher.deleted(redacted, chatSurface);
+        const redacted = redactedEventId(event);
+        if (!redacted) return;
+        const sender = event.getSender() ?? '';
+        const originalSender = (await originalOf(room, redacted))?.getSender() ?? null;
+        if (redactionAllowed(room, sender, originalSender)) await dispatcher.deleted(redacted, chatSurface);
+        else log.info({ eventId, redacted, sender }, 'matrix: ignored a redaction of someone else’s message');
         return;
       }
     }
