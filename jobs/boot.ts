@@ -17,9 +17,12 @@
  *   exit status.
  * Only once those prove that the kernel went down is the console read, to name the crash (a Rust panic,
  * an oops, a panic) and to show its report; a module printing "Kernel panic - not syncing", "Oops:" or a
- * status marker on a kernel that stays up changes nothing. Whatever happens before the status port says
- * userspace ran no user code, so it is ours (infrastructure, retried); from then on it is the user's result.
- * Console text is stripped of control characters (stripControls) before it is read or kept.
+ * status marker on a kernel that stays up changes nothing. What stays open: kernel code could set out to
+ * find the nonce in guest memory and drive the second port itself, or print a fake crash report just
+ * before a real crash to rename it; either misleads only its own author's result.
+ * Whatever happens before the status port says userspace ran no user code, so it is ours (infrastructure,
+ * retried); from then on it is the user's result. Console text is stripped of control characters
+ * (stripControls) before it is read or kept.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
@@ -160,11 +163,13 @@ export function readBoot(
   let verdict: BootVerdict = 'hang';
   if (status.done) verdict = finishedVerdict(status);
   else if (ended) verdict = crashVerdict(lines);
-  const crashed = verdict === 'oops' || verdict === 'panic' || verdict === 'warning' || verdict === 'died';
   const prefix = `${moduleName}: `;
+  // Crash report lines are shown for a boot that went wrong; on a clean one they can only be the module's.
   const moduleLines = lines.filter(
     (line) =>
-      line.startsWith(prefix) || /^(insmod|rmmod): /.test(line) || (crashed && CRASH_SUMMARY.test(line)),
+      line.startsWith(prefix) ||
+      /^(insmod|rmmod): /.test(line) ||
+      (verdict !== 'clean' && CRASH_SUMMARY.test(line)),
   );
   return { verdict, moduleLines };
 }

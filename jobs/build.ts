@@ -18,7 +18,7 @@ import {
 } from './diagnostics.ts';
 import { describeExit } from './exit-status.ts';
 import type { PreparedTree } from './kernel-tree.ts';
-import { type LimitHit, runSandboxed, type SandboxLimits } from './sandbox.ts';
+import { type LimitHit, runSandboxed, type SandboxLimits, type SandboxRun } from './sandbox.ts';
 import { makeArgs, makeEnv } from './toolchain.ts';
 
 export type BuildLimits = Pick<
@@ -126,28 +126,28 @@ function compilerStarted(output: string, name: string): boolean {
   return output.split('\n').some((line) => line.trim() === started);
 }
 
-/** make's report of a recipe for one of the user's files failing: "make[2]: *** [<rule>: /work/x.o] Error 139". */
-const USER_TARGET_FAILED = /^make(?:\[\d+\])?: \*\*\* \[[^\]\n]*: \/work\/([\w.]+)\] (.+)$/gm;
+/** make's report of a recipe for one of the user's files failing: "make[2]: *** [<makefile>:315: /work/x.o] Error 139". */
+const USER_TARGET_FAILED = /^make(?:\[\d+\])?: \*\*\* \[[^\]\n:]*:\d+: \/work\/([\w.]+)\] (.+)$/gm;
 
 /**
  * How a build that got to the user's code failed without printing an error, as make saw it. A recipe runs
  * through the shell, which reports a child killed by signal N as exit 128 + N; a command make ran itself
  * is reported by the signal's description ("Segmentation fault").
  */
-function silentFailure(output: string, exitCode: number | null): { phrase: string; crashed: boolean } {
-  const report = [...output.matchAll(USER_TARGET_FAILED)].at(-1);
+function silentFailure(run: SandboxRun): { phrase: string; crashed: boolean } {
+  const report = [...run.output.matchAll(USER_TARGET_FAILED)].at(-1);
   if (!report) {
-    const phrase = `the build failed on this code without printing an error (make ${describeExit(exitCode)})`;
+    const phrase = `the build failed on this code without printing an error (make: ${describeExit(run.exitCode, run.signal)})`;
     return { phrase, crashed: false };
   }
   const [, target = '', reason = ''] = report;
   const tool = target.endsWith('.ko') ? 'the linker' : 'the compiler';
   const code = /^Error (\d+)/.exec(reason)?.[1];
+  const crashed = code === undefined || Number(code) > 128;
   const how = code === undefined ? reason : describeExit(Number(code));
-  if (code === undefined || how.startsWith('signal')) {
-    return { phrase: `${tool} crashed (${how}) on this code`, crashed: true };
-  }
-  return { phrase: `${tool} failed (${how}) on this code without printing an error`, crashed: false };
+  return crashed
+    ? { phrase: `${tool} crashed (${how}) on this code`, crashed }
+    : { phrase: `${tool} failed (${how}) on this code without printing an error`, crashed };
 }
 
 const CRASH_HINT =
@@ -254,11 +254,11 @@ export async function buildModule(
     return {
       ...result,
       outcome: 'infrastructure',
-      message: `The build failed before the compiler started on the code (make exit ${run.exitCode ?? run.signal}); see the full log.`,
+      message: `The build failed before the compiler started on the code (make: ${describeExit(run.exitCode, run.signal)}); see the full log.`,
     };
   }
   if (counts.errors > 0) return { ...result, outcome: 'compile-error' };
-  const silent = silentFailure(run.output, run.exitCode);
+  const silent = silentFailure(run);
   return {
     ...result,
     outcome: 'compile-error',
