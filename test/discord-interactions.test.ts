@@ -12,6 +12,7 @@ import { newJobId } from '../jobs/job-id.ts';
 import type { JobWatcher } from '../jobs/queue.ts';
 import { type BotOnFake, discordKnowledge, eventually, startBotOnFake } from './helpers/fake-discord/bot.ts';
 import type { RecordedRequest } from './helpers/fake-discord/index.ts';
+import type { UserObject } from './helpers/fake-discord/objects.ts';
 
 class RecordingQueue implements JobQueueClient {
   readonly submitted: { request: JobRequest; userId: string; watcher: JobWatcher }[] = [];
@@ -49,7 +50,9 @@ before(async () => {
 });
 after(() => env.stop());
 
-const alice = () => env.fake.user('alice');
+/** One person throughout: a Retry is hers only if she is the one who asked. */
+let aliceUser: UserObject | undefined;
+const alice = () => (aliceUser ??= env.fake.user('alice'));
 /** An edit of the interaction's response, by its alias or (for later edits) by its id. */
 const ORIGINAL = /^\/webhooks\/\d+\/[^/]+\/messages\/(@original|\d+)$/;
 
@@ -128,6 +131,26 @@ test('Retry asks the question of the message again', async () => {
   assert.match(String(again.body?.content), /1\.73\.0/);
 });
 
+test('Retry pressed by someone else is refused privately and runs nothing as the asker', async () => {
+  const question = env.fake.say(env.fake.channel.id, alice(), '!ask which rustc does 6.1 need?');
+  await env.fake.waitFor(() => env.fake.messagesIn(question.id)[0]);
+  const answer = env.fake.messagesIn(question.id)[0]!;
+  const buttons = answer.components as { components: { custom_id: string }[] }[];
+  const retry = buttons[0]!.components.find((b) => b.custom_id.startsWith('rfl:retry:'))!;
+  const start = env.fake.requests.length;
+  const press = env.fake.pressButton(answer.id, env.fake.user('mallory'), retry.custom_id);
+  const ack = await env.fake.waitForRequest('POST', new RegExp(`^/interactions/${press}/`));
+  assert.equal(ack.body?.type, 4, 'answered at once, not deferred');
+  const data = (ack.body?.data ?? {}) as { flags?: number; content?: string };
+  assert.equal(Number(data.flags) & (1 << 6), 1 << 6, 'ephemeral');
+  assert.match(String(data.content), /Only the person who asked can retry this/);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sentSince = env.fake.requests
+    .slice(start)
+    .filter((r) => r.method !== 'GET' && !r.path.startsWith(`/interactions/${press}/`));
+  assert.deepEqual(sentSince, [], 'nothing answered or edited');
+});
+
 test('/build with an attached .rs fetches it, shows the job with a Cancel button that cancels it', async () => {
   const source = 'use kernel::prelude::*;\n// the module\n';
   const file = env.fake.upload(
@@ -148,7 +171,8 @@ test('/build with an attached .rs fetches it, shows the job with a Cancel button
   assert.equal(job?.request.kind === 'build' && job.request.boot, true);
   assert.ok(env.fake.cdnHits.some((hit) => hit.endsWith('/hello.rs')));
 
-  assert.match(String(progress.body?.content), /^\[job \w{5}\] queued/);
+  // Brackets escaped: Discord shows them as they are.
+  assert.match(String(progress.body?.content), /^\\\[job \w{5}\\\] queued/);
   const rows = progress.body?.components as { components: { custom_id: string }[] }[];
   const cancel = rows[0]!.components[0]!.custom_id;
   const messageId = env.fake.interaction(id)!.originalMessageId!;

@@ -511,16 +511,29 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
         true,
       );
     } else {
-      await interaction.deferReply();
-      const channel = await client.channels.fetch(action.channelId);
+      // Read before acknowledging, to refuse privately: the question is almost always in discord.js's cache.
+      const channel = await client.channels.fetch(action.channelId).catch(() => null);
       const message = channel?.isTextBased()
         ? await channel.messages.fetch(action.messageId).catch(() => null)
         : null;
       const question = message && incoming(message);
       if (!question) {
-        await interaction.editReply({ content: 'I can’t find that question anymore. Please ask it again.' });
+        await interaction.reply({
+          content: 'I can’t find that question anymore. Please ask it again.',
+          ...ephemeral,
+        });
         return;
       }
+      // A retry runs the message as its author: nobody else may start their commands or jobs.
+      if (question.author.id !== interaction.user.id) {
+        await interaction.reply({
+          content:
+            'Only the person who asked can retry this. Ask the question yourself to get your own answer.',
+          ...ephemeral,
+        });
+        return;
+      }
+      await interaction.deferReply();
       await answerInteraction(interaction, question);
     }
   }
