@@ -15,14 +15,16 @@ export interface ExtractedCode {
   unclosed: boolean;
 }
 
-const FENCE_OPEN = /^[ \t]*(`{3,}|~{3,})[^\n]*$/m;
+const FENCE_OPEN = /^[ \t]*(`{3,}|~{3,})/m;
 
 /** The first fenced block of `text`; null when there is none. */
 export function extractFencedCode(text: string): ExtractedCode | null {
   const open = FENCE_OPEN.exec(text);
   if (!open) return null;
   const fence = open[1]!;
-  const bodyStart = open.index + open[0].length + 1;
+  // The language tag and anything else on the fence line are not code.
+  const lineEnd = text.indexOf('\n', open.index);
+  const bodyStart = lineEnd < 0 ? text.length + 1 : lineEnd + 1;
   const lines = text.slice(bodyStart).split('\n');
   const closing = lines.findIndex((line) => {
     const trimmed = line.trim();

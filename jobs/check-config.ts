@@ -22,6 +22,7 @@ import {
   unmetTerms,
 } from './kconfig.ts';
 import type { PreparedTree } from './kernel-tree.ts';
+import { MAX_LINE_CHARS, MAX_LINES } from './paste-lines.ts';
 import { runSandboxed } from './sandbox.ts';
 import { checkToolVersions, type ToolCheck, toolRulesFor } from './tool-version-check.ts';
 import { makeArgs, makeEnv } from './toolchain.ts';
@@ -57,6 +58,10 @@ export interface ConfigCheck {
   tools: ToolCheck | null;
   /** How many lines were neither config lines nor tool output. */
   ignoredLines: number;
+  /** How many lines were longer than any real one (MAX_LINE_CHARS) and skipped unread. */
+  overlongLines: number;
+  /** The paste had more than MAX_LINES lines and only those were read: the summary says so. */
+  partial: boolean;
 }
 
 /** A distribution .config is about 300 KB; much more than this is not a config. */
@@ -316,6 +321,20 @@ export async function checkConfig(
   tree: PreparedTree,
   options: ConfigCheckOptions,
 ): Promise<ConfigCheck> {
+  const check = await checkPaste(text, tree, options);
+  // Whatever the verdict, it is about the part that was read.
+  return check.partial ? { ...check, summary: `${check.summary} (partially checked)` } : check;
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+async function checkPaste(
+  text: string,
+  tree: PreparedTree,
+  options: ConfigCheckOptions,
+): Promise<ConfigCheck> {
   const linux = `Linux ${tree.kernelVersion}`;
   const checked = `${linux}, make LLVM=1 with ${tree.environment.rustc}, ${tree.environment.bindgen}`;
   const base: ConfigCheck = {
@@ -330,6 +349,8 @@ export async function checkConfig(
     fixLines: [],
     tools: null,
     ignoredLines: 0,
+    overlongLines: 0,
+    partial: false,
   };
   const refusal = unreadable(text);
   if (refusal) return { ...base, summary: `❌ I could not read that as a .config — ${linux}`, body: refusal };
@@ -349,29 +370,44 @@ export async function checkConfig(
     : [];
   const toolsBad = tools.findings.some((f) => f.status === 'too-old' || f.status === 'missing');
   const toolsWarn = tools.findings.some((f) => f.status === 'too-new');
-  const ignoredNote =
-    ignoredLines > 0
+  const reading = { ignoredLines, overlongLines: parsed.overlongLines.length, partial: parsed.partial };
+  const notes = [
+    ...(ignoredLines > 0
       ? [
-          `(${ignoredLines} line${ignoredLines === 1 ? '' : 's'} that were neither config lines nor tool output were ignored.)`,
+          `(${plural(ignoredLines, 'line', 'lines')} that were neither config lines nor tool output were ignored.)`,
         ]
-      : [];
+      : []),
+    ...(reading.overlongLines > 0
+      ? [
+          `(${plural(reading.overlongLines, 'line', 'lines')} longer than ${MAX_LINE_CHARS / 1024} KB were skipped unread: no config line or tool output is that long.)`,
+        ]
+      : []),
+    ...(parsed.partial
+      ? [
+          `Partially checked: that paste has more than ${MAX_LINES.toLocaleString('en')} lines, so I read only the first ${MAX_LINES.toLocaleString('en')} (a whole .config has about 12,000).`,
+        ]
+      : []),
+  ];
 
   if (parsed.values.size === 0) {
     if (!hasTools) {
       return {
         ...base,
-        ignoredLines,
+        ...reading,
         summary: `❌ I found no config lines in that — ${linux}`,
-        body: 'Send a .config (attached) or lines like `CONFIG_RUST=y` / `# CONFIG_MODVERSIONS is not set`, or the output of `rustc --version`, `bindgen --version` or `make LLVM=1 rustavailable`.',
+        body: [
+          'Send a .config (attached) or lines like `CONFIG_RUST=y` / `# CONFIG_MODVERSIONS is not set`, or the output of `rustc --version`, `bindgen --version` or `make LLVM=1 rustavailable`.',
+          ...notes,
+        ].join('\n'),
       };
     }
     return {
       ...base,
       outcome: toolsBad ? 'config-problems' : 'config-ok',
       tools,
-      ignoredLines,
+      ...reading,
       summary: `${toolsBad ? '❌' : toolsWarn ? '⚠️' : '✅'} toolchain checked against ${linux}'s scripts/min-tool-version.sh`,
-      body: [...toolSection, ...ignoredNote].join('\n'),
+      body: [...toolSection, ...notes].join('\n'),
     };
   }
 
@@ -403,14 +439,14 @@ export async function checkConfig(
       rustSet,
       unmet,
       tools: hasTools ? tools : null,
-      ignoredLines,
+      ...reading,
       summary: `${arches.has(configArch) ? '⚠️' : '❌'} this config is for ${configArch}; ${arches.has(configArch) ? 'only checked statically' : 'no Rust there'} — ${linux}`,
       body: [
         ...findings,
         `HAVE_RUST on ${configArch}: ${arches.has(configArch) ? `selected${condition ? ` if ${condition}` : ''}` : 'never selected'}. ${support}`,
         `The olddefconfig check runs on this worker's x86 tree, so it was skipped for ${configArch}.`,
         ...toolSection,
-        ...ignoredNote,
+        ...notes,
       ].join('\n'),
     };
   }
@@ -447,7 +483,7 @@ export async function checkConfig(
         rustSet,
         unmet,
         log,
-        ignoredLines,
+        ...reading,
         summary: `⚠️ The olddefconfig check could not run: ${run?.message ?? 'unknown failure'}`,
         body: findings.join('\n'),
       };
@@ -488,7 +524,7 @@ export async function checkConfig(
       ...base,
       outcome: ok ? 'config-ok' : 'config-problems',
       summary,
-      body: [...findings, ...toolWarnings, ...toolSection, ...fixSection, ...ignoredNote].join('\n'),
+      body: [...findings, ...toolWarnings, ...toolSection, ...fixSection, ...notes].join('\n'),
       log,
       rustSet,
       unmet,
@@ -496,7 +532,7 @@ export async function checkConfig(
       survives,
       fixLines,
       tools: hasTools ? tools : null,
-      ignoredLines,
+      ...reading,
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

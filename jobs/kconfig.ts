@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pasteLines } from './paste-lines.ts';
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
@@ -258,6 +259,10 @@ export interface ParsedConfig {
   assigned: string[];
   /** 1-based numbers of lines that are neither config lines, comments nor blank. */
   ignoredLines: number[];
+  /** 1-based numbers of lines longer than any config line (MAX_LINE_CHARS), skipped unread. */
+  overlongLines: number[];
+  /** The text had more lines than MAX_LINES: only the first MAX_LINES were read. */
+  partial: boolean;
 }
 
 const SET = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
@@ -267,7 +272,8 @@ const NOT_SET = /^# CONFIG_([A-Za-z0-9_]+) is not set$/;
 export function parseDotConfig(text: string): ParsedConfig {
   const values = new Map<string, string>();
   const ignoredLines: number[] = [];
-  text.split('\n').forEach((raw, index) => {
+  const { lines, overlong, partial } = pasteLines(text);
+  for (const { number, text: raw } of lines) {
     const line = raw.trim();
     const set = SET.exec(line);
     const notSet = NOT_SET.exec(line);
@@ -279,10 +285,10 @@ export function parseDotConfig(text: string): ParsedConfig {
       values.delete(notSet[1]!);
       values.set(notSet[1]!, 'n');
     } else if (line !== '' && !line.startsWith('#')) {
-      ignoredLines.push(index + 1);
+      ignoredLines.push(number);
     }
-  });
-  return { values, assigned: [...values.keys()], ignoredLines };
+  }
+  return { values, assigned: [...values.keys()], ignoredLines, overlongLines: overlong, partial };
 }
 
 // ---- Kconfig files ----
@@ -344,13 +350,16 @@ function stripComment(line: string): string {
   return line;
 }
 
+const IF = /\sif\s/;
+
 /** `"prompt text" if EXPR` / `EXPR if EXPR` -> the part before `if` and the condition. */
 function splitIf(text: string): [string, string | null] {
-  const match = /^(.*?)\s+if\s+(.*)$/.exec(text);
+  const match = IF.exec(text);
   if (!match) return [text, null];
+  const before = text.slice(0, match.index).trimEnd();
   // `if` inside a quoted prompt is text, not a condition.
-  const quotes = (match[1]!.match(/"/g) ?? []).length;
-  return quotes % 2 === 0 ? [match[1]!, match[2]!] : [text, null];
+  const quotes = (before.match(/"/g) ?? []).length;
+  return quotes % 2 === 0 ? [before, text.slice(match.index + match[0].length).trimStart()] : [text, null];
 }
 
 export interface KconfigReadOptions {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMinToolTable } from '../knowledge/ingest/min-tool-version.ts';
+import { pasteLines } from './paste-lines.ts';
 
 export type ToolName = 'rustc' | 'bindgen' | 'clang' | 'rust-src' | 'libclang';
 
@@ -53,20 +54,42 @@ export async function toolRulesFor(sourceDir: string, kernelVersion: string): Pr
   };
 }
 
-const VERSION = String.raw`(\d+\.\d+(?:\.\d+)?)`;
-const PATTERNS: { tool: 'rustc' | 'bindgen' | 'clang'; pattern: RegExp }[] = [
-  { tool: 'rustc', pattern: new RegExp(String.raw`^\s*rustc ${VERSION}(?:-[\w.]+)?(?:\s|$)`) },
-  { tool: 'bindgen', pattern: new RegExp(String.raw`^\s*bindgen(?:-cli)? ${VERSION}(?:\s|$)`) },
-  { tool: 'clang', pattern: new RegExp(String.raw`^\s*(?:[\w.-]+ )*clang version ${VERSION}`) },
+/**
+ * Every pattern runs on one line at a time (at most MAX_LINE_CHARS long) and is anchored, or starts
+ * with a literal that cannot overlap what follows it, so each costs time linear in the line.
+ */
+const VERSION_LINES: { tool: 'rustc' | 'bindgen'; pattern: RegExp }[] = [
+  { tool: 'rustc', pattern: /^\s*rustc (\d+\.\d+(?:\.\d+)?)(?:-[\w.]+)?(?:\s|$)/ },
+  { tool: 'bindgen', pattern: /^\s*bindgen(?:-cli)? (\d+\.\d+(?:\.\d+)?)(?:\s|$)/ },
 ];
+/** `clang version 14.0.6`, after any vendor words: `Debian clang version …`, `Ubuntu clang version …`. */
+const CLANG = 'clang version ';
+const VENDOR_WORDS = /^\s*(?:[\w.-]+ )*$/;
+const LEADING_VERSION = /^\d+\.\d+(?:\.\d+)?/;
 
-/** rust_is_available.sh's messages, as 6.1 and later print them. */
-const TOO = /\*\*\* (Rust compiler|Rust bindings generator|libclang) .*is too (old|new)/;
-const YOUR = /\*\*\*\s+(?:Your|libclang) version:\s+(\S+)/;
-const NOT_FOUND = /\*\*\* (Rust compiler|Rust bindings generator) '.*' could not be found/;
+/** rust_is_available.sh's messages, as 6.1 and later print them: the line from its `***` on. */
+const MESSAGE_START = /\*\*\*\s/;
+const TOO = /^\*\*\* (Rust compiler|Rust bindings generator|libclang) /;
+const TOO_WHICH = /is too (?:old|new)/;
+const YOUR = /^\*\*\*\s+(?:Your|libclang) version:\s+(\S+)/;
+const NOT_FOUND = /^\*\*\* (Rust compiler|Rust bindings generator) '/;
+const NOT_FOUND_END = "' could not be found";
 const NO_CORE = /Source code for the 'core' standard library could not be found/;
 const NO_LIBCLANG = /check the libclang version|failure to locate libclang/;
 const AVAILABLE = /^\s*(Rust is available!)/;
+const MESSAGE_BLOCK = /^\s*\*\*\*/;
+
+/** The tool and version a `--version` line shows, or null. */
+function versionLine(line: string): { tool: 'rustc' | 'bindgen' | 'clang'; version: string } | null {
+  for (const { tool, pattern } of VERSION_LINES) {
+    const version = pattern.exec(line)?.[1];
+    if (version) return { tool, version };
+  }
+  const clang = line.indexOf(CLANG);
+  if (clang < 0 || !VENDOR_WORDS.test(line.slice(0, clang))) return null;
+  const version = LEADING_VERSION.exec(line.slice(clang + CLANG.length))?.[0];
+  return version ? { tool: 'clang', version } : null;
+}
 
 function compareVersions(a: string, b: string): number {
   const parts = (v: string) => v.split('.').map(Number);
@@ -140,7 +163,6 @@ function judge(tool: 'rustc' | 'bindgen' | 'clang', found: string, rules: ToolRu
 
 /** Finds tool output in `text` and judges every version it shows; lines not recognised are left alone. */
 export function checkToolVersions(text: string, rules: ToolRules): ToolCheck {
-  const lines = text.split('\n');
   const recognised: number[] = [];
   const versions = new Map<'rustc' | 'bindgen' | 'clang', string>();
   const problems: ToolFinding[] = [];
@@ -155,24 +177,26 @@ export function checkToolVersions(text: string, rules: ToolRules): ToolCheck {
   });
   // Each line is tool output (its number kept) or left for the config reader.
   const recognise = (line: string): boolean => {
-    const direct = PATTERNS.find(({ pattern }) => pattern.test(line));
-    if (direct) {
-      versions.set(direct.tool, direct.pattern.exec(line)?.[1] as string);
+    const shown = versionLine(line);
+    if (shown) {
+      versions.set(shown.tool, shown.version);
       return true;
     }
-    const too = TOO.exec(line);
-    if (too) {
+    const start = line.search(MESSAGE_START);
+    const message = start < 0 ? '' : line.slice(start);
+    const too = TOO.exec(message);
+    if (too && TOO_WHICH.test(message.slice(too[0].length))) {
       pending = too[1] === 'Rust compiler' ? 'rustc' : too[1] === 'libclang' ? 'clang' : 'bindgen';
       return true;
     }
-    const your = YOUR.exec(line);
+    const your = YOUR.exec(message);
     if (your && pending) {
       versions.set(pending, your[1] as string);
       pending = null;
       return true;
     }
-    const notFound = NOT_FOUND.exec(line);
-    if (notFound) {
+    const notFound = NOT_FOUND.exec(message);
+    if (notFound && message.includes(NOT_FOUND_END, notFound[0].length)) {
       const tool = notFound[1] === 'Rust compiler' ? 'rustc' : 'bindgen';
       problems.push(
         noVersion(tool, `${tool} could not be found (is it on PATH, or passed as ${tool.toUpperCase()}=…?).`),
@@ -197,11 +221,10 @@ export function checkToolVersions(text: string, rules: ToolRules): ToolCheck {
       verdict = available[1] as string;
       return true;
     }
-    return /^\s*\*\*\*/.test(line); // the rest of a rustavailable message block
+    return MESSAGE_BLOCK.test(line); // the rest of a rustavailable message block
   };
-  lines.forEach((line, index) => {
-    if (recognise(line)) recognised.push(index + 1);
-  });
+  // Overlong lines are skipped and a paste past MAX_LINES is read that far: the config reader reports both.
+  for (const line of pasteLines(text).lines) if (recognise(line.text)) recognised.push(line.number);
   const findings = [...[...versions].map(([tool, found]) => judge(tool, found, rules)), ...problems];
   return { findings, verdict, lines: recognised };
 }

@@ -7,22 +7,57 @@
 /** Words before a number that make it some tool's version, not the kernel's. */
 const TOOL_WORDS =
   /(rustc|rust|bindgen|clang|libclang|llvm|lld|gcc|binutils|ubuntu|debian|fedora|python|cargo|pahole|make|version of rust|rust version)\s*(?:v(?:ersion)?\s*)?$/i;
+/** How far before a number TOOL_WORDS look: "version of rust version " with room for extra spaces. */
+const TOOL_WORDS_REACH = 40;
+/**
+ * A run of word characters and dots that may start with a kernel version ("v6.1", "6.12.3", "6.1.y,"),
+ * taken whole so that what follows the version is read once; KERNEL_VERSION then reads its start.
+ */
+const VERSION_RUN = /(?<![\w.])v?[3-9]\.[\w.]*/gi;
+const KERNEL_VERSION = /^v?([3-9])\.(\d{1,2})(?:\.\d+|\.y)?/i;
+
+/** The run's kernel series (6.1) and the length of its version, or null when a digit follows it (6.123, 6.1.2b3). */
+function kernelVersionIn(run: string): { series: string; length: number } | null {
+  const version = KERNEL_VERSION.exec(run);
+  if (!version || /\d/.test(run.slice(version[0].length))) return null;
+  return { series: `${version[1]}.${Number(version[2])}`, length: version[0].length };
+}
 
 /**
  * The kernel version a question names ("on 6.1", "kernel 6.6", "v6.12", "linux-6.1.y"), as
  * major.minor, or null. Versions of tools (rustc 1.62, bindgen 0.69, Ubuntu 24.04, GCC 8.1) don't count.
  */
 export function askedKernelVersion(question: string): string | null {
-  for (const match of question.matchAll(/(?<![\w.])v?([3-9])\.(\d{1,2})(?:\.\d+|\.y)?(?![\w.]*\d)/gi)) {
-    const before = question.slice(0, match.index);
-    if (TOOL_WORDS.test(before)) continue;
-    return `${match[1]}.${Number(match[2])}`;
+  for (const match of question.matchAll(VERSION_RUN)) {
+    const version = kernelVersionIn(match[0]);
+    const before = question.slice(Math.max(0, match.index - TOOL_WORDS_REACH), match.index);
+    if (version && !TOOL_WORDS.test(before)) return version.series;
   }
   return null;
 }
 
+/** The question with each mention of kernel `series` (as askedKernelVersion reads them) blanked out. */
+export function withoutKernelVersion(question: string, series: string): string {
+  return question.replace(VERSION_RUN, (run) => {
+    const version = kernelVersionIn(run);
+    return version?.series === series ? ` ${run.slice(version.length)}` : run;
+  });
+}
+
+/** Asking which version is needed: a need word, then a tool or "version" later on the same line. */
+const NEED_WORD = /\b(which|what|minimum|min|required?|supported|need(s|ed)?)\b/i;
+const VERSION_WORD = /\b(versions?|rustc|bindgen|clang|llvm|gcc)\b/i;
+const ASKS_FOR_VERSION = {
+  // From the first need word only: any later one has less of the line after it, so one scan per line.
+  test: (question: string) =>
+    question.split('\n').some((line) => {
+      const need = NEED_WORD.exec(line);
+      return need !== null && VERSION_WORD.test(line.slice(need.index + need[0].length));
+    }),
+};
+
 /** [pattern in the question, words the docs use for it]. */
-const THESAURUS: [RegExp, string][] = [
+const THESAURUS: [Pick<RegExp, 'test'>, string][] = [
   [
     /\b(ide|editor|vs ?code|vim|neovim|emacs|autocomplet\w*|go[- ]to[- ]definition|lsp|language server)\b/i,
     'rust-analyzer',
@@ -31,10 +66,7 @@ const THESAURUS: [RegExp, string][] = [
     /\b(gr[ae]y(ed)?[- ]out|hidden|not (shown|visible|showing)|can'?t (find|see|select|enable)|missing|does ?n[o']t (appear|show))\b/i,
     'configuration depends RUST_IS_AVAILABLE HAVE_RUST menuconfig requirements',
   ],
-  [
-    /\b(which|what|minimum|min|required?|supported|need(s|ed)?)\b.*\b(versions?|rustc|bindgen|clang|llvm|gcc)\b/i,
-    'needs at least min-tool-version',
-  ],
+  [ASKS_FOR_VERSION, 'needs at least min-tool-version'],
   [
     /\btoo (new|old)\b|\bmismatch\w*\b|\bunsupported version\b/i,
     'minimum version rustavailable requirements',

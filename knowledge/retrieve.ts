@@ -9,7 +9,7 @@
  */
 import type { Hit, Retrieval } from './answer-types.ts';
 import type { Passage } from './passage.ts';
-import { askedKernelVersion, docVocabulary } from './query-hints.ts';
+import { askedKernelVersion, docVocabulary, withoutKernelVersion } from './query-hints.ts';
 import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts';
 import { analyze, analyzeDistinct } from './tokenize.ts';
 
@@ -94,12 +94,7 @@ export function domainVocabulary(index: SearchIndex, question: string): string[]
 }
 
 function stripVersion(question: string, version: string | null): string {
-  if (version === null) return question;
-  const [major, minor] = version.split('.');
-  return question.replace(
-    new RegExp(`(?<![\\w.])v?${major}\\.0*${minor}(\\.\\d+|\\.y)?(?![\\w.]*\\d)`, 'gi'),
-    ' ',
-  );
+  return version === null ? question : withoutKernelVersion(question, version);
 }
 
 /** Everything but the general kernel documentation (see GENERAL_DOCS_PRIOR). */

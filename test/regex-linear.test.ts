@@ -1,0 +1,305 @@
+/**
+ * No regular expression in the code that reads chat messages, pasted configs and tool output, code,
+ * job options or compiler output can be made to backtrack without bound: each is either judged safe by
+ * redos-detector, or listed below with the reason it is linear anyway, never sees user text, or is
+ * left to the change that owns its file.
+ */
+import assert from 'node:assert/strict';
+import { globSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isSafePattern } from 'redos-detector';
+import { REPO } from './helpers/paths.ts';
+import { regexesIn } from './helpers/regex-literals.ts';
+
+const AUDITED = ['bot/**/*.ts', 'jobs/*.ts', 'knowledge/*.ts'];
+
+/** Enough for every pattern redos-detector can judge here; a pattern it gives up on must be listed. */
+const DETECTOR = { maxSteps: 5000, timeout: 10_000 };
+
+const WORD_LIST =
+  'linear: fixed words between \\b with gaps bounded by {0,n} (and \\w* only right before \\b, which cannot fail), so each attempt reads a bounded stretch; redos-detector runs out of steps on lists this long';
+const DOCS = 'applied to indexed documentation passages, never to user text';
+const TREE = "applied to the kernel tree's own files, never to user text";
+const OWNED = 'owned by another change';
+
+interface Exception {
+  file: string;
+  /** The start of the pattern's source, enough to tell it from the file's other patterns. */
+  pattern: string;
+  reason: string;
+}
+
+const EXCEPTIONS: Exception[] = [
+  // bot/input.ts
+  ...['bot/input.ts', 'bot/adapters/terminal.ts'].map((file) => ({
+    file,
+    pattern: String.raw`[[\p{Cc}--`,
+    reason:
+      'one character class per match, which cannot backtrack; redos-detector cannot parse v-flag set operations',
+  })),
+  {
+    file: 'bot/input.ts',
+    pattern: '\u001b(?:',
+    reason:
+      'linear: a match starts only at ESC, its parameter classes are disjoint, and an OSC body stops at the next ESC or BEL (tested with hostile input in test/hostile-input.test.ts)',
+  },
+  // knowledge/: questions, cut to the message cap before they get here
+  ...[
+    String.raw`\b(ignore|disregard`,
+    String.raw`\byou('re| are)( now)? in`,
+    String.raw`\b(enter|activate`,
+    String.raw`\b(print|show|reveal`,
+    String.raw`\b(what is|what's|what are)`,
+    String.raw`\b(config(uration)?|settings?|env(ironment)?)\b.{0,20}`,
+    String.raw`\b(role-?play|act) as`,
+    String.raw`\b(personal|private|home`,
+    String.raw`\b(personal|home|postal`,
+    String.raw`\bwhere (does|do) .{1,40} live`,
+    String.raw`\b(fuck|screw|f\*+k?)`,
+    String.raw`\b(you('re| are)|u r|ur|this bot is)`,
+    String.raw`\b(rust\w*|kernel|linux`,
+    String.raw`\b(thank you|thanks?`,
+    String.raw`\b(ok|okay|great`,
+    String.raw`\b(recipes?|cooking`,
+  ].map((pattern) => ({ file: 'knowledge/intent.ts', pattern, reason: WORD_LIST })),
+  ...[
+    String.raw`\b(ide|editor`,
+    String.raw`\b(gr[ae]y(ed)?`,
+    String.raw`\b(get(ting)? involved`,
+    String.raw`#\s*if(def)?\b`,
+    String.raw`\b(ubuntu|debian`,
+    String.raw`\b(arm64|aarch64`,
+  ].map((pattern) => ({ file: 'knowledge/query-hints.ts', pattern, reason: WORD_LIST })),
+  {
+    file: 'knowledge/query-hints.ts',
+    pattern: '(rustc|rust|bindgen',
+    reason: 'applied to at most TOOL_WORDS_REACH (40) characters before each version',
+  },
+  ...[String.raw`\b(i'?m|i'?ve`, String.raw`\b(kernels?|linux`, String.raw`\b(windows|win32`].map(
+    (pattern) => ({ file: 'knowledge/retrieve.ts', pattern, reason: WORD_LIST }),
+  ),
+  {
+    file: 'knowledge/retrieve.ts',
+    pattern: String.raw`\b(in )?what year`,
+    reason: WORD_LIST,
+  },
+  { file: 'knowledge/compose.ts', pattern: String.raw`\b(how|command|run`, reason: WORD_LIST },
+  ...[
+    String.raw`,?\s*(\b(e\.g|i\.e)`,
+    String.raw`\s+$`,
+    String.raw`\d+\.\d+`,
+    String.raw`\n\s*\n|`,
+    String.raw`^\s*\.\. [\w:-]+::`,
+    ':(doc|ref):',
+    String.raw`:[\w:+-]+:`,
+    '`([^`<]+?)',
+    '`([^`]+)`__?',
+    '``([^`]+)``',
+    '<(https?:',
+    String.raw`!\[[^\]]*\]`,
+    String.raw`\[([^\]]+)\]\((https?:`,
+    String.raw`\[([^\]]+)\]\([^)]*\)`,
+    String.raw`<\/?(br|p|div`,
+    String.raw`\*\*([^*\n]+)\*\*`,
+    String.raw`(^|[\s(])\*`,
+    String.raw`\|(\w[\w -]*)\|`,
+    String.raw`\[\^[^\]]+\]`,
+    String.raw`(\S)::[ \t]*$`,
+  ].map((pattern) => ({ file: 'knowledge/compose.ts', pattern, reason: DOCS })),
+  // jobs/: the tree's own Kconfig files
+  { file: 'jobs/check-config.ts', pattern: String.raw`^\s*select\s+HAVE_RUST`, reason: TREE },
+  { file: 'jobs/kconfig.ts', pattern: String.raw`\$\((\w+)\)`, reason: TREE },
+  { file: 'jobs/kernel-source.ts', pattern: 'linux-source-', reason: TREE },
+  { file: 'jobs/kernel-source.ts', pattern: String.raw`\.tar\.\w+$`, reason: TREE },
+  { file: 'jobs/sandbox.ts', pattern: '-linux-gnu$', reason: `${TREE} (toolchain directory names)` },
+  // Other changes' files: quadratic ones with an input that shows it, and ones that are linear anyway.
+  ...['bot/render-discord.ts', 'bot/render-matrix.ts', 'bot/render-text.ts'].map((file) => ({
+    file,
+    pattern: String.raw`\n+$`,
+    reason: `${OWNED}: quadratic on a code block of 40,000 newlines followed by text (about 1 s)`,
+  })),
+  {
+    file: 'bot/render-discord.ts',
+    pattern: String.raw`\\.|`,
+    reason: `${OWNED}; linear: an unclosed \` or < reads to the end of its line, which then holds no other`,
+  },
+  {
+    file: 'bot/rich-message.ts',
+    pattern: '(`[^`\\n]+`)',
+    reason: `${OWNED}; linear: an unclosed \` reads to the end of its line, which then holds no other`,
+  },
+  {
+    file: 'bot/router.ts',
+    pattern: String.raw`^(\S*)\s*([\s\S]*)$`,
+    reason: `${OWNED}; linear: anchored, and [\\s\\S]*$ always matches the rest`,
+  },
+  { file: 'jobs/boot.ts', pattern: '(Oops|BUG:', reason: `${OWNED}; linear: fixed words` },
+  {
+    file: 'jobs/build.ts',
+    pattern: '^_+|_+$',
+    reason: `${OWNED}: quadratic in sanitize() on a module! name of 40,000 underscores then a letter (about 0.7 s)`,
+  },
+  {
+    file: 'jobs/build.ts',
+    pattern: String.raw`module!\s*\{`,
+    reason: `${OWNED}; linear: [^"]* stops at the next quote`,
+  },
+  {
+    file: 'jobs/build.ts',
+    pattern: String.raw`^make(?:\[\d+\])?:`,
+    reason: `${OWNED}; linear: anchored at each line`,
+  },
+  {
+    file: 'jobs/diagnostics.ts',
+    pattern: '^warning: ',
+    reason: `${OWNED}; linear: anchored, one line`,
+  },
+  {
+    file: 'jobs/feeds.ts',
+    pattern: String.raw`<!--[\s\S]*?-->`,
+    reason: `${OWNED}: quadratic on a feed entry of many "<!--" and no "-->"`,
+  },
+  {
+    file: 'jobs/feeds.ts',
+    pattern: String.raw`<\/?(?:a|abbr`,
+    reason: `${OWNED}; linear: [^<>]* stops at the next tag`,
+  },
+  {
+    file: 'jobs/feeds.ts',
+    pattern: '^(?:(?:re|fwd?',
+    reason: `${OWNED}: quadratic on a subject "re" + 50,000 spaces + "x" (adjacent \\s* around an optional group)`,
+  },
+  {
+    file: 'jobs/job-id.ts',
+    pattern: String.raw`[ \t]+$`,
+    reason: `${OWNED}: quadratic in requestFingerprint() on a line of 40,000 spaces followed by text`,
+  },
+  ...[String.raw`(?:\x1b\[|\x9b)`, String.raw`\x1b[\x20-\x2f]*`].map((pattern) => ({
+    file: 'jobs/printable.ts',
+    pattern,
+    reason: `${OWNED}; linear: starts only at ESC and its classes are disjoint`,
+  })),
+  {
+    file: 'jobs/sandbox.ts',
+    pattern: 'File size limit exceeded|',
+    reason: `${OWNED}; linear: fixed words, the other branch anchored`,
+  },
+  ...['memory allocation of', 'Cannot fork|'].map((pattern) => ({
+    file: 'jobs/sandbox.ts',
+    pattern,
+    reason: `${OWNED}; linear: fixed words`,
+  })),
+  {
+    file: 'jobs/sandbox.ts',
+    pattern: String.raw`^\s*\d*\s*\|`,
+    reason: `${OWNED}: quadratic on a compiler output line of 40,000 spaces (quoting a user's source line)`,
+  },
+  {
+    file: 'knowledge/llm.ts',
+    pattern: String.raw`<\s*\/?\s*(passages|question)`,
+    reason: `${OWNED}: quadratic on a question of many "<question" and no ">" (bounded by the message cap)`,
+  },
+  {
+    file: 'knowledge/llm.ts',
+    pattern: String.raw`\[(\d+(?:\s*,`,
+    reason: `${OWNED}; linear: starts only at [ and its repetitions are separated by commas`,
+  },
+];
+
+/** `new RegExp(` sites built per call, from values that are not user text; the rest are built at import. */
+const BUILT_PER_CALL: { file: string; reason: string }[] = [
+  { file: 'bot/router.ts', reason: 'the configured bot name, escaped' },
+  { file: 'bot/adapters/matrix-intake.ts', reason: 'configured names, escaped' },
+  { file: 'bot/adapters/discord.ts', reason: "the bot's numeric Discord id" },
+  { file: 'bot/render-discord.ts', reason: 'a numeric chunk length: [^]{1,n} is linear' },
+  { file: 'jobs/kernel-tree.ts', reason: "the tree Makefile's field names" },
+  { file: 'jobs/sandbox.ts', reason: 'a numeric uid' },
+];
+
+interface Found {
+  file: string;
+  line: number;
+  pattern: string;
+  flags: string;
+}
+
+function auditedFiles(): string[] {
+  return globSync(AUDITED, { cwd: REPO }).sort();
+}
+
+/** The patterns `new RegExp` builds while `files` are imported, with the file and line that built them. */
+async function builtAtImport(files: string[]): Promise<Found[]> {
+  const built: Found[] = [];
+  const native = globalThis.RegExp;
+  globalThis.RegExp = new Proxy(native, {
+    construct(target, args, newTarget) {
+      const made: RegExp = Reflect.construct(target, args, newTarget);
+      const site = new Error().stack
+        ?.split('\n')
+        .find((frame) => frame.includes(REPO) && !frame.includes('/test/'));
+      const [, file = '', line = '0'] =
+        site?.match(/file:\/\/[^ ]*?\/((?:bot|jobs|knowledge)\/[^:]+):(\d+)/) ?? [];
+      built.push({ file, line: Number(line), pattern: made.source, flags: made.flags });
+      return made;
+    },
+  });
+  try {
+    for (const file of files) await import(join(REPO, file));
+  } finally {
+    globalThis.RegExp = native;
+  }
+  return built;
+}
+
+function exceptionFor(found: Found): Exception | undefined {
+  return EXCEPTIONS.find((e) => e.file === found.file && found.pattern.startsWith(e.pattern));
+}
+
+function isSafe(found: Found): boolean {
+  try {
+    return isSafePattern(found.pattern, {
+      ...DETECTOR,
+      caseInsensitive: found.flags.includes('i'),
+      unicode: found.flags.includes('u'),
+      multiLine: found.flags.includes('m'),
+      dotAll: found.flags.includes('s'),
+    }).safe;
+  } catch {
+    return false; // a pattern it cannot parse is not judged safe
+  }
+}
+
+test('every regex over user text is linear by redos-detector, or a listed exception with its reason', async () => {
+  const literals: Found[] = [];
+  const constructedIn = new Map<string, number[]>();
+  for (const file of auditedFiles()) {
+    const { literals: inFile, constructed } = regexesIn(readFileSync(join(REPO, file), 'utf8'));
+    literals.push(...inFile.map((literal) => ({ file, ...literal })));
+    if (constructed.length > 0) constructedIn.set(file, constructed);
+  }
+  assert.ok(literals.length > 200, `only ${literals.length} regex literals found: is the lexer lost?`);
+
+  const perCall = new Set(BUILT_PER_CALL.map((site) => site.file));
+  const importNow = [...constructedIn.keys()].filter((file) => !perCall.has(file));
+  const built = await builtAtImport(importNow);
+  for (const file of importNow) {
+    for (const line of constructedIn.get(file)!) {
+      assert.ok(
+        built.some((b) => b.file === file && b.line === line),
+        `${file}:${line} builds a RegExp per call: list it in BUILT_PER_CALL with why its input is not user text`,
+      );
+    }
+  }
+
+  const unsafe = [...literals, ...built.filter((b) => importNow.includes(b.file))]
+    .filter((found) => !exceptionFor(found) && !isSafe(found))
+    .map((found) => `${found.file}:${found.line} /${found.pattern}/${found.flags}`);
+  assert.deepEqual(unsafe, [], 'regexes redos-detector finds ambiguous, neither rewritten nor listed');
+
+  const everything = [...literals, ...built];
+  const stale = EXCEPTIONS.filter(
+    (e) => !everything.some((found) => found.file === e.file && found.pattern.startsWith(e.pattern)),
+  ).map((e) => `${e.file}: ${e.pattern}`);
+  assert.deepEqual(stale, [], 'exceptions whose pattern is gone: remove them');
+});
