@@ -93,6 +93,29 @@ test('chatter in a channel gets no reply and no thread; a mention is a question'
   assert.equal(env.fake.messagesIn(chatter.id).length, 0);
 });
 
+/** What Discord still reads as Markdown: escapes and inline code spans blanked out, left to right. */
+const markup = (text: string) => text.replace(/\\[^\s\w]|`[^`\n]+`/g, ' ');
+
+test('a masked link in a refused option, or @everyone in a command name, comes back as text', async () => {
+  let start = env.fake.requests.length;
+  const build = env.fake.say(env.fake.channel.id, alice(), '!build -[click-me](https://evil.example/phish)');
+  const [refusal] = await botMessages(build.id, start);
+  const text = String(refusal!.body?.content);
+  assert.match(text, /I don’t know the option -\\\[click-me\\\]\(<https:\/\/evil\.example\/phish>\);/);
+  assert.doesNotMatch(markup(text), /\[[^\]]*\]\(/, 'no masked link');
+
+  start = env.fake.requests.length;
+  const ping = env.fake.say(env.fake.channel.id, alice(), `<@${env.fake.botUser.id}> !x@everyone`);
+  const [unknown] = await botMessages(ping.id, start);
+  assert.match(String(unknown!.body?.content), /^I don’t know the command !x@\u200beveryone\./);
+  assert.doesNotMatch(markup(String(unknown!.body?.content)), /@everyone/);
+  assert.deepEqual(
+    unknown!.body?.allowed_mentions,
+    { parse: [], replied_user: false },
+    'and it may ping no one',
+  );
+});
+
 test('a reply over 2,000 characters is split without breaking its code block', async () => {
   const start = env.fake.requests.length;
   const question = env.fake.say(env.fake.channel.id, alice(), '!lines 70');
