@@ -1,7 +1,33 @@
 /**
- * Runs a command on hostile input with bubblewrap: no network, no host files beyond the system
- * directories a toolchain needs and the read-only binds asked for, one writable scratch directory at
- * /work, a scrubbed environment, an unprivileged uid and resource limits.
+ * Runs a command on hostile input with bubblewrap: no network, no host files beyond the parts of the
+ * system a build or a boot uses (systemPaths) and the read-only binds asked for, one writable scratch
+ * directory at /work, a scrubbed environment, an unprivileged uid, a seccomp filter and resource limits.
+ *
+ * Host facts: a module reads files at compile time (include_str!, include_bytes!, #[path], global_asm!'s
+ * .include/.incbin) and the assembler or a const panic quotes them, so whatever the sandbox shows is
+ * readable by any chat user. Hence:
+ * - /usr is not bound whole: /usr/local, /usr/src, /usr/include and most of /usr/share and /usr/lib stay
+ *   out (systemPaths says what is in and why).
+ * - /proc keeps the per-process entries and the few system-wide ones tools read (PROC_KEPT); every other
+ *   top-level entry (cmdline, kallsyms, modules, config.gz, keys, partitions, iomem…) is mounted over:
+ *   files by /dev/null, which reads as "Permission denied" (/proc is nodev), directories by an empty
+ *   read-only tmpfs. /sys is not mounted.
+ * - As root, each read-only bind is shown through a read-only overlay (overlayScript): a bind mount's
+ *   line in /proc/<pid>/mountinfo names its source's path on the host, whatever bind it came through,
+ *   and mountinfo is per process (no bind can cover every /proc/<pid>/mountinfo, and procfs options such
+ *   as hidepid never hide a process's own entries), so the host path cannot be hidden at the file, only
+ *   at the mount: the overlay's line shows "/" and the relative layer names it was given ("l0:empty").
+ * Still visible, and why: the scratch dir's host path on /work's line (a writable bind; an overlay there
+ *   would need its upper dir on a non-overlay filesystem, which a container's /tmp often is not), the
+ *   host filesystem's device and mount options on every bind's line, /proc/sys (glibc and bwrap read
+ *   it; it holds the host's boot id, kernel version and limits), and what the kernel tells any process
+ *   (uname, CPUID, /proc/cpuinfo, meminfo). Run as another user than root, bwrap cannot mount overlays
+ *   before it drops its capabilities, so the read-only binds' host paths show there too.
+ *
+ * System calls: the command runs under seccomp.ts's filter (installed by the bwrap that execs it, after
+ * its own namespace setup), so it cannot mount, unshare, ptrace, load modules, use BPF, perf, keyrings,
+ * io_uring or userfaultfd; those fail with EPERM. Other ABIs (i386, x32) are killed. Only x86_64 has a
+ * table: elsewhere the command runs without a filter.
  *
  * Identity: run as root (the worker's usual case), bwrap keeps the initial user namespace and the command
  * drops with setpriv to a uid/gid of the run's own, SANDBOX_UID_BASE + a slot no other sandbox on the
