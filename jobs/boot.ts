@@ -150,19 +150,24 @@ function crashVerdict(lines: string[]): BootVerdict {
 }
 
 /**
- * The verdict of a boot that reached userspace, and the lines to show. `ended`: QEMU exited on its own
- * (rather than being stopped by a limit), so a missing done means the kernel went down.
+ * How QEMU's run ended: 'exited' on its own with status 0 (the guest rebooted: /init's reboot, or the
+ * kernel's panic=-1), 'failed' (QEMU itself exited non-zero or died), 'stopped' by a limit or a cancel.
  */
+export type QemuEnd = 'exited' | 'failed' | 'stopped';
+
+/** The verdict of a boot that reached userspace, and the lines to show. */
 export function readBoot(
   console: string,
   status: BootStatus,
   moduleName: string,
-  ended: boolean,
+  end: QemuEnd,
 ): { verdict: BootVerdict; moduleLines: string[] } {
   const lines = consoleLines(console);
   let verdict: BootVerdict = 'hang';
   if (status.done) verdict = finishedVerdict(status);
-  else if (ended) verdict = crashVerdict(lines);
+  // No done: the kernel went down with the module loaded, or QEMU did.
+  else if (end === 'exited') verdict = crashVerdict(lines);
+  else if (end === 'failed') verdict = 'died';
   const prefix = `${moduleName}: `;
   // Crash report lines are shown for a boot that went wrong; on a clean one they can only be the module's.
   const moduleLines = lines.filter(
@@ -280,8 +285,9 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
       return result({ outcome: 'infrastructure', verdict: 'hang', console, message: run.infrastructure });
     }
     const status = readStatus(await readStatusFile(join(scratch, STATUS_FILE)), nonce);
-    const ended = !run.limitHit && !run.cancelled;
-    const { verdict, moduleLines } = readBoot(console, status, moduleName, ended);
+    const end: QemuEnd =
+      run.limitHit || run.cancelled ? 'stopped' : run.exitCode === 0 && !run.signal ? 'exited' : 'failed';
+    const { verdict, moduleLines } = readBoot(console, status, moduleName, end);
     const base = { console, moduleLines, limitHit: run.limitHit };
     if (run.cancelled)
       return result({ ...base, outcome: 'limit', verdict, message: 'The boot was cancelled.' });
@@ -326,16 +332,12 @@ export async function bootModule(options: BootOptions): Promise<BootResult> {
         message: `QEMU hit the ${run.limitHit} limit.`,
       });
     }
-    if (!status.done && (run.exitCode !== 0 || run.signal)) {
-      // QEMU itself stopped while the module was loaded: the guest's doing (or QEMU's bug it triggered).
-      return result({
-        ...base,
-        outcome: 'boot-failure',
-        verdict: 'died',
-        message: `QEMU stopped (${describeExit(run.exitCode, run.signal)}) while the module was loaded.`,
-      });
-    }
-    return result({ ...base, outcome: verdict === 'clean' ? 'success' : 'boot-failure', verdict });
+    // QEMU failing while the module was loaded is the guest's doing (or a QEMU bug it triggered).
+    const message =
+      end === 'failed' && !status.done
+        ? `QEMU stopped (${describeExit(run.exitCode, run.signal)}) while the module was loaded.`
+        : null;
+    return result({ ...base, outcome: verdict === 'clean' ? 'success' : 'boot-failure', verdict, message });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -105,15 +105,15 @@ test('status port: only lines with this boot’s nonce count', () => {
 
 test('verdicts: the status port and QEMU’s end decide, whatever the console says', () => {
   const finished = readStatus(statusLines('userspace', 'insmod 0', 'rmmod 0', 'tainted 4096', 'done'), NONCE);
-  const clean = readBoot(FORGED_CONSOLE, finished, 'm', true);
+  const clean = readBoot(FORGED_CONSOLE, finished, 'm', 'exited');
   assert.equal(clean.verdict, 'clean');
   assert.deepEqual(clean.moduleLines, ['m: hello'], 'no crash lines shown for a kernel that did not crash');
   const refused = readStatus(statusLines('userspace', 'insmod 1', 'tainted 0', 'done'), NONCE);
-  const insmod = readBoot("insmod: can't insert '/m.ko': invalid module format\n", refused, 'm', true);
+  const insmod = readBoot("insmod: can't insert '/m.ko': invalid module format\n", refused, 'm', 'exited');
   assert.equal(insmod.verdict, 'insmod-failed');
   assert.deepEqual(insmod.moduleLines, ["insmod: can't insert '/m.ko': invalid module format"]);
   const warned = readStatus(statusLines('userspace', 'insmod 0', 'rmmod 0', 'tainted 4608', 'done'), NONCE);
-  assert.equal(readBoot('', warned, 'm', true).verdict, 'warning');
+  assert.equal(readBoot('', warned, 'm', 'exited').verdict, 'warning');
   // QEMU exited on its own before /init reported done: the kernel went down; its report names the crash.
   const loading = readStatus(statusLines('userspace'), NONCE);
   const oops = readBoot(
@@ -121,13 +121,14 @@ test('verdicts: the status port and QEMU’s end decide, whatever the console sa
       'Kernel panic - not syncing: Fatal exception\n',
     loading,
     'm',
-    true,
+    'exited',
   );
   assert.equal(oops.verdict, 'oops');
   assert.ok(oops.moduleLines.some((l) => l.startsWith('RIP:')));
-  assert.equal(readBoot('', loading, 'm', true).verdict, 'died');
+  assert.equal(readBoot('', loading, 'm', 'exited').verdict, 'died', 'down without a crash report');
+  assert.equal(readBoot(FORGED_CONSOLE, loading, 'm', 'failed').verdict, 'died', 'QEMU itself failed');
   // Stopped by a limit before done: a hang, even with a crash report on the console.
-  assert.equal(readBoot(FORGED_CONSOLE, loading, 'm', false).verdict, 'hang');
+  assert.equal(readBoot(FORGED_CONSOLE, loading, 'm', 'stopped').verdict, 'hang');
 });
 
 test('the in-tree rust_minimal sample loads and unloads cleanly, with its init and exit lines', async () => {
