@@ -2,8 +2,9 @@
  * What the chat side must remember beyond one message, behind one interface with a Redis implementation
  * (durable, shared by every bot instance) and an in-memory one (the terminal, or a bot without Redis):
  * which events were handled, which replies answer which message, the answers feedback is about, the jobs
- * whose result is still owed, and how many messages a user sent this minute.
+ * whose result is still owed, and which messages of a user were answered in the last minute.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MessageRef } from './capabilities.ts';
 import type { OwedJob } from './commands/job-reply.ts';
@@ -28,11 +29,17 @@ export interface AnswerRecord {
 
 export type Rating = 'up' | 'down';
 
+export type RateDecision = 'answer' | 'note' | 'silence';
+
 export interface ChatLedger {
   /** True for the first claim of a key: a replayed event (restart, reconnect, a second instance) is not. */
   claim(eventKey: string): Promise<boolean>;
-  /** Counts one message of a user in the current minute; the count so far, this one included. */
-  countMessage(userKey: string): Promise<number>;
+  /**
+   * A user's message against their limit per minute, a sliding minute (fixed minutes would let twice the
+   * limit through around their boundary): `answer` and counted; over the limit, `note` the first time
+   * (until the user has been quiet for a minute), `silence` after that.
+   */
+  admitMessage(userKey: string, perMinute: number): Promise<RateDecision>;
   saveReplies(messageKey: string, record: ReplyRecord): Promise<void>;
   replies(messageKey: string): Promise<ReplyRecord | null>;
   forgetReplies(messageKey: string): Promise<void>;
@@ -54,9 +61,27 @@ const DAY_S = 24 * 3600;
 const CLAIM_TTL_S = 7 * DAY_S;
 const REPLY_TTL_S = 7 * DAY_S;
 const ANSWER_TTL_S = 90 * DAY_S;
-const MINUTE_S = 60;
+const MINUTE_MS = 60_000;
 /** Results are kept a week by default (jobs.resultTtlHours); an older obligation can no longer be met. */
 const OWED_MAX_AGE_MS = 7 * DAY_S * 1000;
+
+/**
+ * One user's message against the limit, atomically (several bot instances share the user's record).
+ * KEYS: the user's answered messages (a sorted set scored by time), the mark that they were told to slow
+ * down. ARGV: now (ms), the window (ms), the limit, a member unique to this message.
+ */
+const ADMIT_MESSAGE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 'answer'
+end
+local noted = redis.call('EXISTS', KEYS[2]) == 1
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+if noted then return 'silence' end
+return 'note'
+`;
 
 const current = (jobs: OwedJob[]) =>
   jobs
@@ -80,14 +105,18 @@ export class RedisChatLedger implements ChatLedger {
     return (await this.#redis.set(this.#key('event', eventKey), '1', 'EX', CLAIM_TTL_S, 'NX')) === 'OK';
   }
 
-  async countMessage(userKey: string): Promise<number> {
-    const key = this.#key('rate', userKey, String(Math.floor(Date.now() / 1000 / MINUTE_S)));
-    const [[, count]] = (await this.#redis
-      .multi()
-      .incr(key)
-      .expire(key, MINUTE_S * 2)
-      .exec()) as [[null, number]];
-    return count;
+  async admitMessage(userKey: string, perMinute: number): Promise<RateDecision> {
+    const member = `${Date.now()}:${randomBytes(4).toString('hex')}`;
+    return (await this.#redis.eval(
+      ADMIT_MESSAGE,
+      2,
+      this.#key('rate', userKey),
+      this.#key('rate-noted', userKey),
+      Date.now(),
+      MINUTE_MS,
+      perMinute,
+      member,
+    )) as RateDecision;
   }
 
   async saveReplies(messageKey: string, record: ReplyRecord): Promise<void> {
@@ -164,11 +193,16 @@ export class MemoryChatLedger implements ChatLedger {
     return true;
   }
 
-  async countMessage(userKey: string): Promise<number> {
-    const key = `rate:${userKey}:${Math.floor(Date.now() / 1000 / MINUTE_S)}`;
-    const count = (this.#get<number>(key) ?? 0) + 1;
-    this.#set(key, count, MINUTE_S * 2);
-    return count;
+  async admitMessage(userKey: string, perMinute: number): Promise<RateDecision> {
+    const now = Date.now();
+    const answered = (this.#get<number[]>(`rate:${userKey}`) ?? []).filter((at) => at > now - MINUTE_MS);
+    if (answered.length < perMinute) {
+      this.#set(`rate:${userKey}`, [...answered, now], MINUTE_MS / 1000);
+      return 'answer';
+    }
+    const noted = this.#get(`rate-noted:${userKey}`) !== null;
+    this.#set(`rate-noted:${userKey}`, true, MINUTE_MS / 1000);
+    return noted ? 'silence' : 'note';
   }
 
   async saveReplies(messageKey: string, record: ReplyRecord): Promise<void> {

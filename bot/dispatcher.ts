@@ -27,7 +27,7 @@ export interface DispatcherOptions {
   ledger: ChatLedger;
   /** `matrix`, `discord`: keys in the ledger are per platform. */
   platform: ChatSurface['platform'];
-  /** Messages a user may send the bot per minute; the first one over gets a note, the rest silence. */
+  /** Messages a user may send the bot in any minute; the first one over gets a note, the rest silence. */
   userMessagesPerMinute: number;
   /** Edits later than this after the first answer are not re-run. */
   editWindowMs: number;
@@ -117,13 +117,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return { answered: run.refs.length > 0, unused };
   }
 
-  /** Within the limit; a note the first time a user goes over it in a minute. */
+  /** Within the limit (per sliding minute); a note the first time a user goes over it, then silence. */
   async function withinRateLimit(message: IncomingMessage, surface: DispatchSurface): Promise<boolean> {
-    const count = await ledger.countMessage(key(message.author.id));
     const limit = options.userMessagesPerMinute;
-    if (count <= limit) return true;
-    log.info({ author: message.author.id, count }, 'rate limited a user');
-    if (count === limit + 1)
+    const decision = await ledger.admitMessage(key(message.author.id), limit);
+    if (decision === 'answer') return true;
+    log.info({ author: message.author.id }, 'rate limited a user');
+    if (decision === 'note')
       await surface.sender.send(message.conversation, slowDown(limit), { replyTo: message.id });
     return false;
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { MessageRef } from '../bot/capabilities.ts';
-import { type ChatLedger, RedisChatLedger } from '../bot/chat-ledger.ts';
+import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from '../bot/chat-ledger.ts';
 import { ok } from '../bot/commands/command.ts';
 import { createDispatcher, type DispatchSurface } from '../bot/dispatcher.ts';
 import type { IncomingMessage } from '../bot/message.ts';
@@ -145,6 +145,27 @@ test('chatter is neither answered nor counted; a flood gets one note, then silen
   assert.match(texts[3]!, /faster than I can answer/);
   // Another user is not slowed down by the first one's flood.
   assert.equal(await dispatcher.message(said('$b1', '!echo hi', '@bob:localhost'), room.surface()), true);
+});
+
+test('a burst of twice the limit around the turn of a minute is limited too, in Redis and in memory', async (t) => {
+  for (const ledger of [freshLedger(), new MemoryChatLedger()]) {
+    const room = new FakeRoom();
+    const dispatcher = dispatcherOn(ledger, { perMinute: 3 });
+    t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 11, 3, 16, 59, 59, 500) });
+    const send = (i: number) => dispatcher.message(said(`$burst${i}`, `!echo ${i}`), room.surface());
+    const answered = [];
+    for (let i = 0; i < 3; i++) answered.push(await send(i));
+    t.mock.timers.tick(1000); // 17:00:00.5, a new minute on the clock
+    for (let i = 3; i < 6; i++) answered.push(await send(i));
+    assert.deepEqual(answered, [true, true, true, false, false, false]);
+    assert.equal(
+      [...room.messages.values()].filter((text) => /faster than I can answer/.test(text)).length,
+      1,
+    );
+    t.mock.timers.tick(59_000); // a minute after the first three
+    assert.equal(await send(6), true);
+    t.mock.timers.reset();
+  }
 });
 
 test('an edit re-runs the message and edits the earlier reply in place', async () => {
