@@ -7,7 +7,7 @@
  * escaped, except our inline code spans; bare links are shown whole, in <…> so they do not unfurl.
  */
 import type { Citation } from '../knowledge/answer-types.ts';
-import { kernelSeries, renderCodeBlock } from './render-text.ts';
+import { kernelSeries, renderCodeBlock, withoutTrailingNewlines } from './render-text.ts';
 import { inlineParts, type RichMessage } from './rich-message.ts';
 
 /** Discord's limit on a message's content. */
@@ -186,7 +186,7 @@ export function splitMessage(text: string, maxChars = DISCORD_MESSAGE_LIMIT): st
 function attachmentFor(message: RichMessage): { name: string; text: string } {
   if (!message.code) return { name: 'reply.md', text: renderDiscordMarkdown(message) };
   const name = message.code.language === 'rust' ? 'module.rs' : 'output.txt';
-  return { name, text: `${message.code.text.replace(/\n+$/, '')}\n` };
+  return { name, text: `${withoutTrailingNewlines(message.code.text)}\n` };
 }
 
 /** One message: the start of the reply, then (kept whole) the pointers after the code, sources and a note. */

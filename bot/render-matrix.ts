@@ -4,7 +4,7 @@
  * Matrix event has its code block trimmed, never cut inside the markup.
  */
 import type { Citation } from '../knowledge/answer-types.ts';
-import { formatSourcesLine, kernelSeries, renderCodeBlock } from './render-text.ts';
+import { formatSourcesLine, kernelSeries, renderCodeBlock, withoutTrailingNewlines } from './render-text.ts';
 import { inlineParts, type RichMessage } from './rich-message.ts';
 
 export interface MatrixText {
@@ -50,7 +50,7 @@ function htmlBlock(block: Block): string {
   if (block.kind === 'text') return `<p>${block.text.split('\n').map(inlineHtml).join('<br>')}</p>`;
   if (block.kind === 'code') {
     const language = /^[\w+-]+$/.test(block.language) ? ` class="language-${block.language}"` : '';
-    return `<pre><code${language}>${escapeHtml(block.text.replace(/\n+$/, ''))}</code></pre>`;
+    return `<pre><code${language}>${escapeHtml(withoutTrailingNewlines(block.text))}</code></pre>`;
   }
   const links = block.sources.map((source, index) => {
     const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';

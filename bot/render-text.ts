@@ -24,6 +24,13 @@ export function formatSourcesLine(sources: Citation[]): string | null {
   return `Sources: ${sources.map((source, index) => formatSource(source, index + 1)).join(' · ')}`;
 }
 
+/** The text without the line breaks it ends with (a loop: /\n+$/ rescans a long run from each of its breaks). */
+export function withoutTrailingNewlines(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '\n') end -= 1;
+  return text.slice(0, end);
+}
+
 /** A fence longer than any backtick run inside the code, so code holding ``` cannot end it early. */
 function fenceFor(code: string): string {
   const longestRun = Math.max(0, ...(code.match(/`+/g) ?? []).map((run) => run.length));
@@ -34,7 +41,7 @@ export function renderCodeBlock(
   code: { language: string; text: string },
   style: PlainTextOptions['codeStyle'] = 'fenced',
 ): string {
-  const text = code.text.replace(/\n+$/, '');
+  const text = withoutTrailingNewlines(code.text);
   if (style === 'indented') return text.replace(/^/gm, '    ');
   const fence = fenceFor(text);
   return `${fence}${code.language}\n${text}\n${fence}`;

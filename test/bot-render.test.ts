@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { renderDiscord } from '../bot/render-discord.ts';
+import { renderMatrix } from '../bot/render-matrix.ts';
 import { renderPlainText } from '../bot/render-text.ts';
 import type { RichMessage } from '../bot/rich-message.ts';
 
@@ -54,4 +56,17 @@ test('code holding a fence gets a longer one, so the block cannot end early', ()
 
 test('a message without sources has no Sources line', () => {
   assert.equal(renderPlainText({ lead: 'Hello!', details: [], sources: [] }), 'Hello!');
+});
+
+test('code holding a long run of blank lines before its end renders at once on every platform', () => {
+  // A pasted log of 100,000 empty lines then text: /\n+$/ would rescan the run from each line (seconds).
+  const code = { language: 'text', text: `${'\n'.repeat(100_000)}end\n\n` };
+  const started = performance.now();
+  const plain = renderPlainText({ lead: 'Log:', code, details: [], sources: [] });
+  const matrix = renderMatrix({ lead: 'Log:', code, details: [], sources: [] });
+  const discord = renderDiscord({ lead: 'Log:', code, details: [], sources: [] });
+  assert.ok(performance.now() - started < 1000, `${Math.round(performance.now() - started)} ms`);
+  assert.ok(plain.endsWith('end\n```'));
+  assert.match(matrix.html, /more lines not shown\]<\/code><\/pre>$/, 'too big for one event: trimmed');
+  assert.equal(discord.attachment?.text.endsWith('\nend\n'), true);
 });
