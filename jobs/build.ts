@@ -79,8 +79,11 @@ function sanitize(raw: string): string {
   let name = raw
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '')
+    .replace(/^_+/, '')
     .slice(0, 48);
+  // Trailing underscores go after the cut, without a regex: /_+$/ rescans a long run from each of its
+  // underscores, and a module! name can be a whole source long.
+  while (name.endsWith('_')) name = name.slice(0, -1);
   if (name && !/^[a-z]/.test(name)) name = `m_${name}`;
   return RESERVED.has(name) ? `${name}_module` : name;
 }
