@@ -151,8 +151,8 @@ test('questions asked in private are counted in the digest, never quoted', () =>
   assert.deepEqual(gaps?.details, ['• 3 more asked in direct messages: counted, not quoted.']);
 });
 
-test('a public question with a Markdown link is quoted as text on Discord and Matrix', () => {
-  const asked = 'how do I log in at [RFL login](https://evil.example/phish)? @everyone';
+test('a public question with a Markdown link or HTML is quoted as text on Discord and Matrix', () => {
+  const asked = 'how do I log in at [RFL login](https://evil.example/phish)? @everyone <b>now</b>';
   const digest = composeDigest({
     week,
     events: [question(day(1), asked, false, 'Rust › General information')],
@@ -163,14 +163,14 @@ test('a public question with a Markdown link is quoted as text on Discord and Ma
   const discord = renderDiscord(gaps).messages.join('\n');
   assert.match(
     discord,
-    /“how do I log in at \\\[RFL login\\\]\(<https:\/\/evil\.example\/phish>\)\? @\u200beveryone”/,
+    /“how do I log in at \\\[RFL login\\\]\(<https:\/\/evil\.example\/phish>\)\? @\u200beveryone \\<b>now\\<\/b>”/,
   );
   const matrix = renderMatrix(gaps);
   assert.match(
     matrix.html,
-    /“how do I log in at \[RFL login\]\(https:\/\/evil\.example\/phish\)\? @everyone”/,
+    /“how do I log in at \[RFL login\]\(https:\/\/evil\.example\/phish\)\? @everyone &#60;b&#62;now&#60;\/b&#62;”/,
   );
-  assert.doesNotMatch(matrix.html, /<a /);
+  assert.doesNotMatch(matrix.html, /<a |<b>/);
 });
 
 const passage = (path: string, section: string[], text: string, version = '6.1.192'): Passage =>
