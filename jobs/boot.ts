@@ -82,7 +82,7 @@ const GUEST_MEMORY = '128M';
 const QEMU_MIN_ADDRESS_SPACE_MB = 1024;
 /** Where QEMU writes the status port, in the scratch dir (/work inside the sandbox). */
 const STATUS_FILE = 'status';
-/** Far more than /init writes; a status file larger than this was not written by /init alone. */
+/** Far more than /init writes; no more of the status file is read. */
 const STATUS_MAX_BYTES = 4096;
 /** Taint bits (include/linux/panic.h): an oops happened (D), a WARN fired (W). */
 const TAINT_DIE = 1 << 7;

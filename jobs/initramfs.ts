@@ -24,7 +24,7 @@ const TRAILER = 'TRAILER!!!';
  * Steps /init prints on the console, so the full log reads as steps. Only for people: the module writes
  * to the same console and can print these too, so no verdict is read from them (see STATUS).
  */
-export const MARK = {
+const MARK = {
   userspace: 'rfl-boot: userspace',
   insmodOk: 'rfl-boot: insmod ok',
   insmodFailed: 'rfl-boot: insmod failed',
@@ -36,14 +36,14 @@ export const MARK = {
 /**
  * The status channel: /init writes "rfl-boot <nonce> <step> [<value>]" lines to the second serial port,
  * which QEMU writes to a file; the kernel's console (and so every printk of the module) is the first.
- * The nonce reaches /init in a file it reads and deletes before insmod.
+ * Steps, in order: userspace (insmod is next), insmod <exit>, rmmod <exit> (when the module was loaded),
+ * tainted <the kernel's taint mask>, done. The nonce reaches /init in a file it reads and deletes
+ * before insmod.
  */
 export const STATUS = {
   /** The second 8250 port (COM2), a tty the kernel prints nothing on. */
   device: { name: 'dev/ttyS1', major: 4, minor: 65 },
   nonceFile: 'rfl-nonce',
-  /** Then the steps, in order: userspace (insmod is next), insmod <exit>, rmmod <exit> (when it was
-   * loaded), tainted <the kernel's taint mask>, done. */
   prefix: 'rfl-boot',
 } as const;
 
