@@ -379,7 +379,7 @@ async function checkPaste(
       : []),
     ...(reading.overlongLines > 0
       ? [
-          `(${plural(reading.overlongLines, 'line', 'lines')} longer than ${MAX_LINE_CHARS / 1024} KB were skipped unread: no config line or tool output is that long.)`,
+          `(${plural(reading.overlongLines, 'line', 'lines')} longer than ${MAX_LINE_CHARS / 1024} KB ${reading.overlongLines === 1 ? 'was' : 'were'} skipped unread: no config line or tool output is that long.)`,
         ]
       : []),
     ...(parsed.partial

@@ -105,7 +105,7 @@ test('!check-config with a 2 MB line says it skipped it and still judges the pas
   );
   assert.match(result.summary, /^❌ toolchain checked against Linux 6\.1\.\d+/);
   assert.match(result.body, /rustc 1\.58\.1 is too old/);
-  assert.match(result.body, /1 line longer than 16 KB were skipped unread/);
+  assert.match(result.body, /1 line longer than 16 KB was skipped unread/);
   assert.equal(result.overlongLines, 1);
   assert.equal(result.partial, false);
 });

@@ -114,11 +114,6 @@ const EXCEPTIONS: Exception[] = [
   { file: 'jobs/kernel-source.ts', pattern: String.raw`\.tar\.\w+$`, reason: TREE },
   { file: 'jobs/sandbox.ts', pattern: '-linux-gnu$', reason: `${TREE} (toolchain directory names)` },
   // Other changes' files: quadratic ones with an input that shows it, and ones that are linear anyway.
-  ...['bot/render-discord.ts', 'bot/render-matrix.ts', 'bot/render-text.ts'].map((file) => ({
-    file,
-    pattern: String.raw`\n+$`,
-    reason: `${OWNED}: quadratic on a code block of 40,000 newlines followed by text (about 1 s)`,
-  })),
   {
     file: 'bot/render-discord.ts',
     pattern: String.raw`\\.|`,
@@ -135,11 +130,6 @@ const EXCEPTIONS: Exception[] = [
     reason: `${OWNED}; linear: anchored, and [\\s\\S]*$ always matches the rest`,
   },
   { file: 'jobs/boot.ts', pattern: '(Oops|BUG:', reason: `${OWNED}; linear: fixed words` },
-  {
-    file: 'jobs/build.ts',
-    pattern: '^_+|_+$',
-    reason: `${OWNED}: quadratic in sanitize() on a module! name of 40,000 underscores then a letter (about 0.7 s)`,
-  },
   {
     file: 'jobs/build.ts',
     pattern: String.raw`module!\s*\{`,
