@@ -1,8 +1,8 @@
 /**
  * The regular expressions written in a TypeScript source file: every regex literal, and every
- * `new RegExp(` call site (whose pattern is only known when it runs). A small lexer rather than a
- * parser: it knows strings, template literals (with nested `${}`), comments and where a `/` starts a
- * regex instead of dividing, which is all the repository's sources need.
+ * `RegExp(` / `new RegExp(` call site (whose pattern is only known when it runs). A small lexer
+ * rather than a parser: it knows strings, template literals (with nested `${}`), comments and where a
+ * `/` starts a regex instead of dividing, which is all the repository's sources need.
  */
 
 export interface RegexLiteral {
@@ -13,7 +13,7 @@ export interface RegexLiteral {
 
 export interface SourceRegexes {
   literals: RegexLiteral[];
-  /** Lines of `new RegExp(` calls. */
+  /** Lines of `RegExp(` and `new RegExp(` calls. */
   constructed: number[];
 }
 
@@ -97,7 +97,7 @@ export function regexesIn(source: string): SourceRegexes {
       previous = '/';
     } else if (/[\w$]/.test(char)) {
       const word = /^[\w$]+/.exec(source.slice(i))![0];
-      if (word === 'new' && /^new\s+RegExp\(/.test(source.slice(i, i + 40))) constructed.push(line);
+      if (word === 'RegExp' && /^RegExp\s*\(/.test(source.slice(i, i + 20))) constructed.push(line);
       skipTo(i + word.length);
       previous = word;
     } else if (char === '!' && /[\w$)\]]$/.test(previous)) {
