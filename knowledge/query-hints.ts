@@ -16,7 +16,7 @@ const TOOL_WORDS_REACH = 40;
 const VERSION_RUN = /(?<![\w.])v?[3-9]\.[\w.]*/gi;
 const KERNEL_VERSION = /^v?([3-9])\.(\d{1,2})(?:\.\d+|\.y)?/i;
 
-/** The run's kernel series (6.1) and the length of its version, or null when a digit follows it (6.123, 6.1.2b3). */
+/** The run's kernel series (6.1) and its version's length; null when a digit follows (6.123, 6.1.2b3). */
 function kernelVersionIn(run: string): { series: string; length: number } | null {
   const version = KERNEL_VERSION.exec(run);
   if (!version || /\d/.test(run.slice(version[0].length))) return null;
