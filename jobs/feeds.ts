@@ -348,7 +348,7 @@ function unique(items: (FeedItem | null)[]): FeedItem[] {
 
 /** For the log: the first element name outside comments. */
 function rootElement(text: string): string {
-  return /<([A-Za-z_][\w.:-]*)/.exec(text.replace(/<!--[\s\S]*?-->/g, ''))?.[1] ?? 'nothing';
+  return /<([A-Za-z_][\w.:-]*)/.exec(withoutComments(text))?.[1] ?? 'nothing';
 }
 
 function absolute(href: string, baseUrl: string): string | null {
@@ -380,7 +380,23 @@ const HTML_TAG =
   /<\/?(?:a|abbr|b|big|blockquote|br|cite|code|del|div|em|font|h[1-6]|hr|i|img|ins|kbd|li|mark|ol|p|pre|q|s|samp|small|span|strike|strong|sub|sup|tt|u|ul|var)(?:\s[^<>]*)?\/?>/gi;
 
 function stripTags(html: string): string {
-  return html.replace(/<!--[\s\S]*?-->/g, '').replace(HTML_TAG, ' ');
+  return withoutComments(html).replace(HTML_TAG, ' ');
+}
+
+/**
+ * Text without its <!-- … --> comments; an unclosed one runs to the end. By indexOf, not /<!--[^]*?-->/,
+ * which rescans the rest of the text from every "<!--" that has no "-->" (quadratic on hostile feeds).
+ */
+function withoutComments(text: string): string {
+  let kept = '';
+  let from = 0;
+  for (let open = text.indexOf('<!--'); open >= 0; open = text.indexOf('<!--', from)) {
+    kept += text.slice(from, open);
+    const close = text.indexOf('-->', open + 4);
+    if (close < 0) return kept;
+    from = close + 3;
+  }
+  return kept + text.slice(from);
 }
 
 // ---- remembering --------------------------------------------------------------------------------------
@@ -483,7 +499,8 @@ export interface PatchSubject {
   subject: string;
 }
 
-const REPLY_PREFIX = /^(?:(?:re|fwd?|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+/i;
+// One way to split any run of spaces: before the optional [n], or after it (never both).
+const REPLY_PREFIX = /^(?:(?:re|fwd?|aw|sv|antw)\s*(?:\[\d+\]\s*)?:\s*)+/i;
 const BRACKETS = /^(?:\[[^\]]*\]\s*)+/;
 
 /** `Re: [RFC PATCH net-next v4 3/5] net: foo` to its parts; null when the title is not a patch. */

@@ -38,7 +38,10 @@ export function requestFingerprint(request: JobRequest, userId: string, treeKey:
   const normalise = (text: string) =>
     text
       .replace(/\r\n?/g, '\n')
-      .replace(/[ \t]+$/gm, '')
+      // trimEnd per line, not /[ \t]+$/gm: that rescans a long run of spaces from each of its positions.
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .join('\n')
       .trim();
   const parts =
     request.kind === 'build'

@@ -6,8 +6,8 @@
  * Host facts: a module reads files at compile time (include_str!, include_bytes!, #[path], global_asm!'s
  * .include/.incbin) and the assembler or a const panic quotes them, so whatever the sandbox shows is
  * readable by any chat user. Hence:
- * - /usr is not bound whole: /usr/local, /usr/src, /usr/include and most of /usr/share and /usr/lib stay
- *   out (systemPaths says what is in and why).
+ * - /usr is not bound whole: /usr/local, /usr/src and most of /usr/share and /usr/lib stay out
+ *   (systemPaths says what is in and why).
  * - /proc keeps the per-process entries and the few system-wide ones tools read (PROC_KEPT); every other
  *   top-level entry (cmdline, kallsyms, modules, config.gz, keys, partitions, iomem…) is mounted over:
  *   files by /dev/null, which reads as "Permission denied" (/proc is nodev), directories by an empty
@@ -189,8 +189,10 @@ function ancestors(path: string): string[] {
  * in diagnostics pointing into core; /usr/lib/os-release (clang's distribution probe); QEMU's firmware
  * (qboot, linuxboot_dma, kvmvapic, and the vgabios it links into seabios); /etc/alternatives (awk and cc
  * are links through it). Busybox is packed into the initramfs outside the sandbox. Left out: /usr/local,
- * /usr/src but rust-src, /usr/share but QEMU's firmware, /usr/include (clang only probes it: the kernel
- * builds with -nostdinc), /usr/sbin, /usr/games and the rest of /usr/lib (other software of the host).
+ * /usr/src but rust-src, /usr/share but QEMU's firmware and bison's skeletons, /usr/sbin, /usr/games and
+ * the rest of /usr/lib (other software of the host). libc's headers (/usr/include) and bison's data are
+ * in for `!check-config`: its olddefconfig builds kconfig's host tools (fixdep, conf and its parser) in
+ * the scratch dir, as the prepared tree's copies record host paths that make would rebuild them for.
  */
 function systemPaths(): string[] {
   const usrLib = existsSync('/usr/lib') ? readdirSync('/usr/lib') : [];
@@ -209,6 +211,8 @@ function systemPaths(): string[] {
     '/usr/lib/rustlib',
     ...rustSrc,
     '/usr/lib/os-release',
+    '/usr/include',
+    '/usr/share/bison',
     '/usr/share/qemu',
     '/usr/share/seabios',
     '/etc/alternatives',
@@ -629,26 +633,37 @@ function watchMemory(init: SandboxInit, limitMb: number, over: () => void): () =
   };
 }
 
-/** Lines a tool prints when a limit bit it; rustc's quoted source lines ("12 | ...") are not looked at. */
-const LIMIT_MESSAGES: [LimitHit, RegExp][] = [
-  ['cpu', /CPU time limit exceeded/],
-  // ENOSPC is also how the kernel refuses a nested user namespace (unshare, clone): not a disk limit.
-  ['file-size', /File size limit exceeded|^(?!.*\b(unshare|clone|namespace)).*No space left on device/],
-  ['memory', /memory allocation of \d+ bytes failed|Cannot allocate memory|[Oo]ut of memory/],
+/**
+ * Lines a tool prints when a limit bit it; rustc's quoted source lines ("12 | ...") are not looked at.
+ * Only for limits that no exit status or watchdog reports (a refused fork, a failed allocation, a full
+ * disk seen by a tool): a module can print these words too (compile_error!), which misleads only its
+ * own result. Each is a plain phrase, so a megabyte-long output line costs one linear scan.
+ */
+const LIMIT_MESSAGES: [LimitHit, (line: string) => boolean][] = [
+  ['cpu', (line) => line.includes('CPU time limit exceeded')],
   [
-    'processes',
-    /Cannot fork|fork: (retry: )?Resource temporarily unavailable|Resource temporarily unavailable/,
+    'file-size',
+    (line) =>
+      line.includes('File size limit exceeded') ||
+      // ENOSPC is also how the kernel refuses a nested user namespace (unshare, clone): not a disk limit.
+      (line.includes('No space left on device') && !NAMESPACE_REFUSAL.test(line)),
   ],
+  [
+    'memory',
+    (line) => /memory allocation of \d+ bytes failed|Cannot allocate memory|[Oo]ut of memory/.test(line),
+  ],
+  ['processes', (line) => line.includes('Cannot fork') || line.includes('Resource temporarily unavailable')],
 ];
+const NAMESPACE_REFUSAL = /\b(?:unshare|clone|namespace)/;
+/** rustc quoting source: optional line number, then "|" (one way to match: linear on any line). */
+const QUOTED_SOURCE = /^\s*(?:\d+\s*)?\|/;
 
 function limitFromExit(exitCode: number | null, output: string): LimitHit | null {
   if (exitCode === 0 || exitCode === null) return null;
   if (exitCode === 128 + SIGXCPU) return 'cpu';
   if (exitCode === 128 + SIGXFSZ) return 'file-size';
-  const toolLines = output.split('\n').filter((line) => !/^\s*\d*\s*\|/.test(line));
-  for (const [limit, pattern] of LIMIT_MESSAGES) {
-    if (toolLines.some((line) => pattern.test(line))) return limit;
-  }
+  const toolLines = output.split('\n').filter((line) => !QUOTED_SOURCE.test(line));
+  for (const [limit, said] of LIMIT_MESSAGES) if (toolLines.some(said)) return limit;
   return null;
 }
 

@@ -106,8 +106,13 @@ function userMessage(question: string, passages: Passage[]): string {
   ].join('\n');
 }
 
+/**
+ * Our delimiter tags taken out of quoted data, so it cannot close or open a section. A space, not
+ * nothing, takes their place: "<ques<question>tion>" must not close up into a tag. [^<>]* cannot run
+ * past the next "<", so a text of many unclosed "<question" is scanned once.
+ */
 function unfenced(data: string): string {
-  return data.replace(/<\s*\/?\s*(passages|question)\b[^>]*>/gi, '');
+  return data.replace(/<\s*(?:\/\s*)?(?:passages|question)\b[^<>]*>/gi, ' ');
 }
 
 /** Why a reply can't be shown, or null when it can. */

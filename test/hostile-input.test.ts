@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { type CheckLimits, checkConfig, MAX_INPUT_BYTES } from '../jobs/check-config.ts';
+import { parseFeed, parsePatchSubject } from '../jobs/feeds.ts';
+import { requestFingerprint } from '../jobs/job-id.ts';
 import type { PreparedTree } from '../jobs/kernel-tree.ts';
 import { MAX_LINE_CHARS, MAX_LINES } from '../jobs/paste-lines.ts';
 import { checkToolVersions, type ToolRules } from '../jobs/tool-version-check.ts';
@@ -145,4 +147,43 @@ test('questions built to backtrack: a long version-like token, many tool version
   );
   assert.doesNotMatch(docVocabulary(whats), /min-tool-version/);
   assert.match(docVocabulary(`${whats} rustc version?`), /min-tool-version/);
+});
+
+test('a build whose source has a 200,000-space line is fingerprinted in linear time', () => {
+  const chars = 200_000;
+  const request = (source: string) => ({
+    kind: 'build' as const,
+    source,
+    fileName: null,
+    boot: false,
+    kernel: null,
+  });
+  assertLinear(
+    'a line of spaces then text',
+    () => requestFingerprint(request(`${' '.repeat(chars)}x`), 'alice', null),
+    () => requestFingerprint(request(repeatTo('let x = 1;\n', chars)), 'alice', null),
+  );
+  // Trailing spaces still make no new request.
+  assert.equal(
+    requestFingerprint(request('fn f() {}   \n'), 'alice', null),
+    requestFingerprint(request('fn f() {}\n'), 'alice', null),
+  );
+});
+
+test('feed titles built to backtrack are read in linear time', () => {
+  const chars = 100_000;
+  const feed = (title: string) =>
+    `<?xml version="1.0"?><rss version="2.0"><channel><title>list</title><item><title>${title}</title><link>https://lists.example/1</link></item></channel></rss>`;
+  const escaped = (text: string) => text.replaceAll('<', '&lt;');
+  assertLinear(
+    'many unclosed comments in an HTML title',
+    () => parseFeed(feed(escaped(repeatTo('<!-- ', chars))), 'https://lists.example/'),
+    () => parseFeed(feed(repeatTo('word ', chars)), 'https://lists.example/'),
+  );
+  assertLinear(
+    'a reply prefix with a long run of spaces',
+    () => parsePatchSubject(`Re${' '.repeat(chars)}x`),
+    () => parsePatchSubject(repeatTo('word ', chars)),
+  );
+  assert.equal(parsePatchSubject('Re: [PATCH v2 1/3] rust: add Box<T>')?.version, 2);
 });
