@@ -53,7 +53,7 @@ ENTRYPOINT ["/usr/bin/tini", "--", "node"]
 
 # ---- worker: Debian bookworm's kernel toolchain, QEMU, busybox, bubblewrap ----------------------------
 FROM runtime AS worker-base
-# The versions 6.1 builds with (jobs/toolchain.ts): rustc 1.63 + rust-src, bindgen 0.60, clang/lld 14.
+# The versions 6.1 builds with (jobs/kernel/toolchain.ts): rustc 1.63 + rust-src, bindgen 0.60, clang/lld 14.
 # setpriv and prlimit (the sandbox's) come with util-linux, which every Debian image has.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -62,7 +62,7 @@ RUN apt-get update \
       qemu-system-x86 busybox-static bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 # linux-source-6.1's tarball, taken from the stage the bot's docs come from, so that both images of one
-# build have the same kernel; unpacked where jobs/kernel-source.ts would unpack it
+# build have the same kernel; unpacked where jobs/kernel/kernel-source.ts would unpack it
 # (<cacheDir>/kernels/linux-source-6.1), in a layer of its own that code changes do not touch.
 COPY --from=kernel-source /usr/src/linux-source-6.1.tar.xz /usr/src/
 RUN mkdir -p /cache/kernels && tar -C /cache/kernels -xf /usr/src/linux-source-6.1.tar.xz \
@@ -88,7 +88,7 @@ RUN --mount=type=cache,id=rfl-onboard-kernel-trees,target=/var/cache/rfl-onboard
     rm /cache/trees /tmp/provision.txt; mkdir /cache/trees; \
     cp -a "/var/cache/rfl-onboard-trees/$key" /cache/trees/; \
     find /var/cache/rfl-onboard-trees -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
-# Root, on purpose: each sandboxed run drops to a uid of its own (jobs/sandbox.ts). compose.yaml takes
+# Root, on purpose: each sandboxed run drops to a uid of its own (jobs/sandbox/sandbox.ts). compose.yaml takes
 # away every capability the sandbox does not use. No VOLUME here: `docker run` would copy the cache
 # (source and tree, about 1.7 GB) into a fresh anonymous volume each time; compose.yaml mounts a named
 # one (see there why).

@@ -5,7 +5,7 @@
  *
  * Corpora: (a) the Rust docs corpus (default ../shared/corpus beside the clone), (b) the whole
  * Documentation/ tree of the kernel source the bot itself would use (config kernel.src / KERNEL_SRC,
- * else the Debian linux-source tree under the cache dir; see jobs/kernel-source.ts). Without (b) the
+ * else the Debian linux-source tree under the cache dir; see jobs/kernel/kernel-source.ts). Without (b) the
  * bench fails: the targets are set on it. Besides raw index search, ours is also timed through
  * retrieve(), the bot's real query path (query analysis, thesaurus, ranking priors, confidence).
  * Every step runs in a child process of its own so memory peaks don't mix: one child ingests and saves
@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import lunr from 'lunr';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
-import { findKernelSource } from '../jobs/kernel-source.ts';
+import { findKernelSource } from '../jobs/kernel/kernel-source.ts';
 import { ingestCorpus } from '../knowledge/ingest/corpus.ts';
 import { ingestKernelTree } from '../knowledge/ingest/kernel-tree.ts';
 import type { Passage } from '../knowledge/passage.ts';

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { editDistance } from '../bot/closest.ts';
+import { editDistance } from './closest.ts';
 import { type Config, configSchema } from './schema.ts';
 
 export const ENV_PREFIX = 'RFL_';

@@ -9,10 +9,16 @@ import type { Logger } from '../config/logger.ts';
 import { metrics } from '../config/metrics.ts';
 import { activityKey, RedisActivityLog } from './activity.ts';
 import type { JobProgress, JobRequest, JobResult } from './contracts.ts';
-import { requestFingerprint } from './job-id.ts';
-import { cancelChannel, cancelMarker, type JobData, type QueueLocation, queueNamespace } from './queue.ts';
-import { ResultStore } from './result-store.ts';
-import { type TreeKeys, TreeRegistry, treeLabel } from './tree-registry.ts';
+import { type TreeKeys, TreeRegistry, treeLabel } from './kernel/tree-registry.ts';
+import { requestFingerprint } from './queue/job-id.ts';
+import {
+  cancelChannel,
+  cancelMarker,
+  type JobData,
+  type QueueLocation,
+  queueNamespace,
+} from './queue/queue.ts';
+import { ResultStore } from './queue/result-store.ts';
 
 export interface ProcessContext {
   jobId: string;

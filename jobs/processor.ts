@@ -3,12 +3,12 @@
  * Every result reads summary first: ✅/❌ and the kernel and toolchain it was checked against.
  */
 import type { Config } from '../config/schema.ts';
-import type { BootResult, bootModule } from './boot.ts';
-import type { buildModule, buildSample, ModuleBuild } from './build.ts';
-import type { checkConfig } from './check-config.ts';
+import type { BootResult, bootModule } from './build/boot.ts';
+import type { buildModule, buildSample, ModuleBuild } from './build/build.ts';
 import type { BuildEnvironment, JobRequest, JobResult } from './contracts.ts';
+import type { checkConfig } from './doctor/check-config.ts';
 import type { ProcessContext } from './job-worker.ts';
-import type { TreeLookup } from './trees.ts';
+import type { TreeLookup } from './kernel/trees.ts';
 
 export interface KernelTools {
   tree(series: string | null, onWait: () => void): Promise<TreeLookup>;

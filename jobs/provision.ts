@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
-import { findKernelSource } from './kernel-source.ts';
-import { type PreparedTree, prepareTree } from './kernel-tree.ts';
+import { findKernelSource } from './kernel/kernel-source.ts';
+import { type PreparedTree, prepareTree } from './kernel/kernel-tree.ts';
 
 function report(tree: PreparedTree, cached: boolean, seconds: number): string {
   const { environment: env } = tree;

@@ -4,14 +4,14 @@
  */
 import type { Logger } from '../config/logger.ts';
 import type { Config } from '../config/schema.ts';
-import { bootModule } from './boot.ts';
-import { buildModule, buildSample } from './build.ts';
-import { checkConfig } from './check-config.ts';
+import { bootModule } from './build/boot.ts';
+import { buildModule, buildSample } from './build/build.ts';
+import { checkConfig } from './doctor/check-config.ts';
 import { type JobWorker, startJobWorker } from './job-worker.ts';
-import { findKernelSource } from './kernel-source.ts';
+import { findKernelSource } from './kernel/kernel-source.ts';
+import { KernelTrees } from './kernel/trees.ts';
 import { createProcessor, type KernelTools } from './processor.ts';
-import type { QueueLocation } from './queue.ts';
-import { KernelTrees } from './trees.ts';
+import type { QueueLocation } from './queue/queue.ts';
 
 export interface RunningWorker {
   jobWorker: JobWorker;

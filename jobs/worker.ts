@@ -8,8 +8,8 @@
 import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
-import { ensureRedis } from './local-redis.ts';
-import { DEFAULT_QUEUE } from './queue.ts';
+import { ensureRedis } from './queue/local-redis.ts';
+import { DEFAULT_QUEUE } from './queue/queue.ts';
 import { runWorker } from './run-worker.ts';
 
 const { values } = parseArgs({

@@ -3,7 +3,7 @@
 #   1. Debian packages the project needs (apt-get, when missing);
 #   2. npm packages from package-lock.json, including Node 24 itself (when the lock changed).
 # The kernel source tree and a local Redis are set up by the program itself at start
-# (jobs/kernel-source.ts, jobs/local-redis.ts), so that operators get the same behaviour.
+# (jobs/kernel/kernel-source.ts, jobs/queue/local-redis.ts), so that operators get the same behaviour.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +13,7 @@ packages=(
   redis-server      # job queue, dedup records, rate limits
   linux-source-6.1  # the default kernel tree: docs to index, a tree to build against
   xz-utils          # to unpack it
-  # building Rust kernel modules (6.1 wants these exact Debian toolchain versions; see jobs/toolchain.ts)
+  # building Rust kernel modules (6.1 wants these exact Debian toolchain versions; see jobs/kernel/toolchain.ts)
   rustc rust-src bindgen clang lld llvm libclang-dev
   make gcc flex bison bc libelf-dev libssl-dev cpio
   qemu-system-x86 busybox-static  # booting a built module

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { type CheckLimits, checkConfig, MAX_INPUT_BYTES } from '../jobs/check-config.ts';
-import { parseFeed, parsePatchSubject } from '../jobs/feeds.ts';
-import { requestFingerprint } from '../jobs/job-id.ts';
-import type { PreparedTree } from '../jobs/kernel-tree.ts';
-import { MAX_LINE_CHARS, MAX_LINES } from '../jobs/paste-lines.ts';
-import { checkToolVersions, type ToolRules } from '../jobs/tool-version-check.ts';
+import { parseFeed, parsePatchSubject } from '../bot/digest/feeds.ts';
+import { type CheckLimits, checkConfig, MAX_INPUT_BYTES } from '../jobs/doctor/check-config.ts';
+import { MAX_LINE_CHARS, MAX_LINES } from '../jobs/doctor/paste-lines.ts';
+import { checkToolVersions, type ToolRules } from '../jobs/doctor/tool-version-check.ts';
+import type { PreparedTree } from '../jobs/kernel/kernel-tree.ts';
+import { requestFingerprint } from '../jobs/queue/job-id.ts';
 import { askedKernelVersion, docVocabulary } from '../knowledge/query-hints.ts';
 import { analyze } from '../knowledge/tokenize.ts';
 import { defaultConfig, preparedTree } from './helpers/prepared-tree.ts';

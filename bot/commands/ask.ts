@@ -1,5 +1,5 @@
 /** `!ask <question>`, and every plain question addressed to the bot. */
-import { answerMessage, textMessage } from '../rich-message.ts';
+import { answerMessage, textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
 
 export const askCommand: Command = {

@@ -2,13 +2,14 @@
  * `!build [--boot] [--kernel 6.1]` with the module in a fenced code block or an attached .rs file: builds
  * it against a real Rust-enabled kernel tree (and boots it). Without code: a minimal module to start from.
  */
-import { minimalModule } from '../../jobs/module-template.ts';
-import { extractFencedCode, fenceLeftOpen, fetchTextAttachment } from '../code-extract.ts';
-import type { Result } from '../failure.ts';
-import { type RichMessage, textMessage } from '../rich-message.ts';
+
+import type { Result } from '../../config/result.ts';
+import { minimalModule } from '../../jobs/build/module-template.ts';
+import { extractFencedCode, fenceLeftOpen, fetchTextAttachment } from '../chat/code-extract.ts';
+import { type RichMessage, textMessage } from '../chat/rich-message.ts';
+import { startJob } from '../job-follow/follow.ts';
 import { type Command, type CommandContext, ok } from './command.ts';
 import { parseJobOptions } from './job-options.ts';
-import { startJob } from './job-reply.ts';
 
 /** The series the template is for when the user names none: the one tree provisioned today. */
 const DEFAULT_SERIES = '6.1';

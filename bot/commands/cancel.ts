@@ -1,6 +1,6 @@
 /** `!cancel <job>`: removes a queued job, or stops a running one. */
-import { parseJobId } from '../../jobs/job-id.ts';
-import { textMessage } from '../rich-message.ts';
+import { parseJobId } from '../../jobs/queue/job-id.ts';
+import { textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
 
 export const cancelCommand: Command = {

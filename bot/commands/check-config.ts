@@ -2,12 +2,12 @@
  * `!check-config [--kernel 6.1]` with an attached .config, or a pasted fragment or `rustc --version` /
  * `bindgen --version` / `make rustavailable` output: why Rust can or cannot be enabled, and the fix.
  */
-import { MAX_INPUT_BYTES } from '../../jobs/check-config.ts';
-import { extractFencedCode, fetchTextAttachment } from '../code-extract.ts';
-import { textMessage } from '../rich-message.ts';
+import { MAX_INPUT_BYTES } from '../../jobs/doctor/check-config.ts';
+import { extractFencedCode, fetchTextAttachment } from '../chat/code-extract.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import { startJob } from '../job-follow/follow.ts';
 import { type Command, ok } from './command.ts';
 import { parseJobOptions } from './job-options.ts';
-import { startJob } from './job-reply.ts';
 
 const OPTIONS_LINE = /^(\s*--kernel(?:=|\s+)\S+)?\s*/;
 

@@ -1,17 +1,15 @@
 /** The command table: every chat command is one entry, so later ones (`!build`, `!log`, …) just register. */
 import type { Logger } from '../../config/logger.ts';
-import type { Config } from '../../config/schema.ts';
+import type { Result } from '../../config/result.ts';
 import type { ActivityLog } from '../../jobs/activity.ts';
-import type { JobOrigin, JobRequest, JobResult } from '../../jobs/contracts.ts';
-import type { JobWatcher, Submission } from '../../jobs/queue.ts';
+import type { JobOrigin } from '../../jobs/contracts.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
-import type { AttachmentFetcher, MessageRef } from '../capabilities.ts';
-import type { ConversationMemory } from '../conversation-memory.ts';
-import type { Result } from '../failure.ts';
-import type { IncomingMessage } from '../message.ts';
-import type { RichMessage } from '../rich-message.ts';
-import type { DigestPreviews } from './digest.ts';
-import type { JobObligations } from './job-reply.ts';
+import type { AttachmentFetcher } from '../chat/capabilities.ts';
+import type { ConversationMemory } from '../chat/conversation-memory.ts';
+import type { IncomingMessage } from '../chat/message.ts';
+import type { RichMessage } from '../chat/rich-message.ts';
+import type { DigestPreviews } from '../digest/previews.ts';
+import type { Jobs, Replies } from '../job-follow/chat-jobs.ts';
 
 export interface CommandContext {
   message: IncomingMessage;
@@ -36,30 +34,6 @@ export interface CommandContext {
   activity: ActivityLog | null;
   /** The weekly digest, for `!digest preview`; null when it is not set up. */
   digest: DigestPreviews | null;
-}
-
-/** Messages in the conversation of the command, sent whenever there is something to say. */
-export interface Replies {
-  send(content: RichMessage): Promise<MessageRef>;
-  edit(ref: MessageRef, content: RichMessage): Promise<void>;
-  /** More replies come until `work` settles: an adapter that ends (the piped terminal) waits for it. */
-  track(work: Promise<unknown>): void;
-  /** Where jobs still owed a result are remembered, so a restarted bot delivers them; none in the terminal. */
-  obligations?: JobObligations;
-}
-
-/** The job queue as commands use it (jobs/queue.ts's JobQueue). */
-export interface JobQueueClient {
-  submit(request: JobRequest, origin: JobOrigin, watcher: JobWatcher): Promise<Submission>;
-  cancel(jobId: string, userId: string): Promise<string>;
-  result(jobId: string): Promise<JobResult | null>;
-  origin(jobId: string): Promise<JobOrigin | null>;
-  follow(jobId: string, origin: JobOrigin, watcher: JobWatcher): Promise<'following' | 'delivered'>;
-}
-
-export interface Jobs {
-  queue: JobQueueClient;
-  limits: Config['jobs'];
 }
 
 export interface Command {

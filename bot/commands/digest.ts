@@ -1,16 +1,5 @@
-/**
- * `!digest preview`: the weekly digest so far, for admins (chat.admins), in an admin room or in their
- * direct messages with the bot (or at the terminal): the digest is not out yet, so not in public rooms.
- */
-import type { RichMessage } from '../rich-message.ts';
-import { textMessage } from '../rich-message.ts';
+import { textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
-
-/** The digest as commands see it (jobs/digest-service.ts with the configured admin rooms). */
-export interface DigestPreviews {
-  preview(): Promise<RichMessage>;
-  isAdminRoom(platform: string, roomId: string): boolean;
-}
 
 export const digestCommand: Command = {
   name: 'digest',

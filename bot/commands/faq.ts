@@ -1,9 +1,10 @@
 /** `!faq [topic]`: the curated FAQ, listed or looked up. */
+
+import { closestMatches } from '../../config/closest.ts';
 import type { Citation, FaqEntry } from '../../knowledge/answer-types.ts';
-import { closestMatches } from '../closest.ts';
-import type { RichMessage } from '../rich-message.ts';
-import { textMessage } from '../rich-message.ts';
-import { shorten } from '../shorten.ts';
+import type { RichMessage } from '../chat/rich-message.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import { shorten } from '../chat/shorten.ts';
 import { type Command, ok } from './command.ts';
 
 const MAX_RELATED = 3;

@@ -1,6 +1,6 @@
 /** `!help`: what the bot does and the commands it knows. */
-import { kernelSeries } from '../render-text.ts';
-import { textMessage } from '../rich-message.ts';
+import { kernelSeries } from '../chat/render-text.ts';
+import { textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
 
 function versionsLine(versions: string[]): string {

@@ -1,5 +1,5 @@
 /** The options job commands share: `--boot` and `--kernel 6.1`, in any order, before the code. */
-import type { Result } from '../failure.ts';
+import type { Result } from '../../config/result.ts';
 
 export interface JobOptions {
   boot: boolean;

@@ -4,10 +4,10 @@
  * keeps its log in that conversation.
  */
 import { type JobOrigin, sameUser } from '../../jobs/contracts.ts';
-import { parseJobId } from '../../jobs/job-id.ts';
-import { textMessage } from '../rich-message.ts';
+import { parseJobId } from '../../jobs/queue/job-id.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import { logMessage } from '../job-follow/texts.ts';
 import { type Command, ok } from './command.ts';
-import { logMessage } from './job-reply.ts';
 
 /** Why `reader` may not see the log of `owner`'s job here; null when they may. */
 function refusal(jobId: string, owner: JobOrigin, reader: JobOrigin, isAdmin: boolean): string | null {

@@ -1,8 +1,8 @@
 /** `!sample <name> [--boot] [--kernel 6.1]`: builds (and boots) one of the kernel's own samples/rust modules. */
-import { textMessage } from '../rich-message.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import { startJob } from '../job-follow/follow.ts';
 import { type Command, ok } from './command.ts';
 import { parseJobOptions } from './job-options.ts';
-import { startJob } from './job-reply.ts';
 
 export const sampleCommand: Command = {
   name: 'sample',

@@ -1,9 +1,9 @@
 /** `!sources [n]`: more of the passages the last answer in this conversation was drawn from. */
 import { citationFor } from '../../knowledge/compose.ts';
 import type { Passage } from '../../knowledge/passage.ts';
-import { formatSource } from '../render-text.ts';
-import { textMessage } from '../rich-message.ts';
-import { shorten } from '../shorten.ts';
+import { formatSource } from '../chat/render-text.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import { shorten } from '../chat/shorten.ts';
 import { type Command, ok } from './command.ts';
 
 export const DEFAULT_SOURCES = 3;

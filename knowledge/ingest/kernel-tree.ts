@@ -1,10 +1,10 @@
 /** A kernel source tree → Passages: Documentation/, samples/rust, rust/ doc comments, minimum tool versions. */
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { minToolVersionFacts, parseMinToolTable } from '../../jobs/kernel/min-tool-version.ts';
 import type { Passage, TreeInfo } from '../passage.ts';
 import { exists, listFiles, readOptional } from './files.ts';
 import { kernelDocUrl, kernelSourceUrl } from './links.ts';
-import { minToolVersionFacts, parseMinToolTable } from './min-tool-version.ts';
 import { parseRst } from './rst-syntax.ts';
 import { rustDocPassages } from './rust-docs.ts';
 import { kconfigPassages, makefilePassages, sampleSourcePassages } from './samples.ts';

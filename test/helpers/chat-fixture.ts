@@ -5,9 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChatLedger, MemoryChatLedger } from '../../bot/chat-ledger.ts';
-import { createDispatcher, type DispatcherOptions } from '../../bot/dispatcher.ts';
-import { createRouter, type RouterOptions } from '../../bot/router.ts';
+import { type ChatLedger, MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
+import { createDispatcher, type DispatcherOptions } from '../../bot/dispatch/dispatcher.ts';
+import { createRouter, type RouterOptions } from '../../bot/dispatch/router.ts';
 import { createLogger } from '../../config/logger.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
 import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';

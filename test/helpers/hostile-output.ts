@@ -2,7 +2,7 @@
  * Code whose output works against us: a source that crashes the compiler, modules that print what a
  * terminal would obey or what a crash report looks like. Shared by the build, boot and queue tests.
  */
-import { minimalModule } from '../../jobs/module-template.ts';
+import { minimalModule } from '../../jobs/build/module-template.ts';
 
 /** Any control character a terminal acts on: C0 but tab and newline, DEL, C1. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what the tests look for.

@@ -7,10 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { minimalModule } from '../../jobs/build/module-template.ts';
 import type { JobOrigin, JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts';
-import { ensureRedis } from '../../jobs/local-redis.ts';
-import { minimalModule } from '../../jobs/module-template.ts';
-import { JobQueue, type JobQueueOptions, type JobWatcher, type QueueLocation } from '../../jobs/queue.ts';
+import { ensureRedis } from '../../jobs/queue/local-redis.ts';
+import {
+  JobQueue,
+  type JobQueueOptions,
+  type JobWatcher,
+  type QueueLocation,
+} from '../../jobs/queue/queue.ts';
 import { type RunWorkerOptions, runWorker } from '../../jobs/run-worker.ts';
 import { defaultConfig } from './prepared-tree.ts';
 import { freePort, shutdownRedis } from './redis.ts';

@@ -8,7 +8,7 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURE_CORPUS = join(REPO, 'test/fixtures/corpus');
 /** Newcomer questions about FIXTURE_CORPUS, scored like the real evaluation set. */
 export const FIXTURE_QUESTIONS = join(REPO, 'test/fixtures/eval/questions.jsonl');
-/** The Debian 6.1 tree as the bot unpacks it (jobs/kernel-source.ts), under the default cache dir. */
+/** The Debian 6.1 tree as the bot unpacks it (jobs/kernel/kernel-source.ts), under the default cache dir. */
 export const KERNEL_61 = join(
   process.env.RFL_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rfl-onboard'),
   'kernels/linux-source-6.1',

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../config/logger.ts';
 import type { Config } from '../../config/schema.ts';
-import { findKernelSource } from '../../jobs/kernel-source.ts';
-import { type PreparedTree, prepareTree } from '../../jobs/kernel-tree.ts';
+import { findKernelSource } from '../../jobs/kernel/kernel-source.ts';
+import { type PreparedTree, prepareTree } from '../../jobs/kernel/kernel-tree.ts';
 
 let prepared: Promise<PreparedTree> | null = null;
 

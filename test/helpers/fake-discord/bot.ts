@@ -2,10 +2,14 @@
  * The Discord adapter connected to a fresh fake Discord, answering from a real knowledge base built from
  * two small fixture kernel trees, through the dispatcher with an in-memory ledger the test can read.
  */
-import { type DiscordBot, type DiscordBotOptions, startDiscordBot } from '../../../bot/adapters/discord.ts';
-import type { ChatLedger } from '../../../bot/chat-ledger.ts';
-import type { DispatcherOptions } from '../../../bot/dispatcher.ts';
-import type { RouterOptions } from '../../../bot/router.ts';
+import {
+  type DiscordBot,
+  type DiscordBotOptions,
+  startDiscordBot,
+} from '../../../bot/adapters/discord/bot.ts';
+import type { ChatLedger } from '../../../bot/dispatch/chat-ledger.ts';
+import type { DispatcherOptions } from '../../../bot/dispatch/dispatcher.ts';
+import type { RouterOptions } from '../../../bot/dispatch/router.ts';
 import type { KnowledgeService } from '../../../knowledge/answer-types.ts';
 import { fixtureChat, fixtureKnowledge, log, PREFIX } from '../chat-fixture.ts';
 import { FakeDiscord } from './index.ts';

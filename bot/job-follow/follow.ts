@@ -1,0 +1,141 @@
+/**
+ * Starting a job from a command and following it in the chat: one progress message edited as the job
+ * moves (queued, position N → building → booting → done), then the result, summary first.
+ */
+import type { Logger } from '../../config/logger.ts';
+import type { Result } from '../../config/result.ts';
+import type { JobOrigin, JobRequest, JobResult } from '../../jobs/contracts.ts';
+import { refusalText } from '../../jobs/queue/limits.ts';
+import type { JobWatcher } from '../../jobs/queue/queue.ts';
+import type { MessageRef } from '../chat/capabilities.ts';
+import type { IncomingMessage } from '../chat/message.ts';
+import { type RichMessage, textMessage } from '../chat/rich-message.ts';
+import type { JobQueueClient, Jobs, OwedJob, Replies } from './chat-jobs.ts';
+import { doneText, progressText, resultMessage } from './texts.ts';
+
+const succeed = (value: RichMessage | null): Result<RichMessage | null> => ({ ok: true, value });
+
+/** What starting a job needs of the command that starts it (a CommandContext has all of it). */
+export interface JobStart {
+  message: Pick<IncomingMessage, 'id' | 'conversation'>;
+  jobs: Jobs | null;
+  replies: Replies | null;
+  origin: JobOrigin;
+  prefix: string;
+  log: Logger;
+}
+
+/**
+ * Follows one job in the chat: its progress message edited as the job moves (one edit at a time, in
+ * order, only when the text changed), then "done" and the result. `progressSent` resolves with the
+ * progress message once it is out.
+ */
+function followJob(replies: Replies, kind: JobRequest['kind'], prefix: string, log: Logger) {
+  const progressSent = Promise.withResolvers<MessageRef>();
+  progressSent.promise.catch(() => {});
+  const finished = Promise.withResolvers<JobResult>();
+  let jobId = '';
+  let shown = '';
+  let edits: Promise<unknown> = progressSent.promise;
+  const show = (text: string) => {
+    edits = edits
+      .then(async () => {
+        if (text === shown) return;
+        shown = text;
+        await replies.edit(await progressSent.promise, textMessage(text));
+      })
+      .catch((error: unknown) => log.warn({ err: error, jobId }, 'could not edit a job progress message'));
+  };
+  const watcher: JobWatcher = {
+    progress: (progress) => show(progressText(jobId, progress)),
+    result: (result) => finished.resolve(result),
+  };
+  /** Sends the result once it is there; then `done` runs (the obligation is settled). */
+  const deliver = (done: () => Promise<void>) =>
+    replies.track(
+      finished.promise.then(async (result) => {
+        show(doneText(result));
+        await edits;
+        await replies.send(resultMessage(result, kind, prefix));
+        await done();
+      }),
+    );
+  return {
+    watcher,
+    progressSent,
+    deliver,
+    started(id: string, firstText: string) {
+      jobId = id;
+      shown = firstText;
+    },
+  };
+}
+
+/**
+ * Submits the request and follows it: refusals and reused results are the command's reply; otherwise
+ * the progress message and the result are sent through `replies`, and the command replies nothing more.
+ * The job is owed until its result is sent, so a restarted bot still delivers it (resumeJob).
+ */
+export async function startJob(
+  context: JobStart,
+  request: JobRequest,
+  notes: string[] = [],
+): Promise<Result<RichMessage | null>> {
+  const { jobs, replies, prefix, log } = context;
+  if (!jobs || !replies) {
+    return succeed(
+      textMessage('I can’t run builds here: the job queue is not available. The operator’s log says why.'),
+    );
+  }
+  const follower = followJob(replies, request.kind, prefix, log);
+  const submission = await jobs.queue.submit(request, context.origin, follower.watcher);
+  if (!submission.ok) return succeed(textMessage(refusalText(submission.refusal, prefix)));
+  const { jobId } = submission;
+  if (submission.status === 'cached') {
+    return succeed(resultMessage(submission.result, request.kind, prefix, jobId));
+  }
+  const first =
+    submission.status === 'queued'
+      ? progressText(jobId, { stage: 'queued', position: submission.position })
+      : progressText(jobId, submission.progress);
+  follower.started(jobId, first);
+  const firstMessage = textMessage(`${first} · ${prefix}cancel ${jobId} stops it`, notes);
+  try {
+    const progress = await replies.send(firstMessage);
+    follower.progressSent.resolve(progress);
+    await replies.obligations?.owe({
+      jobId,
+      kind: request.kind,
+      origin: context.origin,
+      conversation: context.message.conversation,
+      replyTo: context.message.id,
+      progress,
+      prefix,
+      submittedAt: Date.now(),
+    });
+  } catch (error) {
+    log.warn({ err: error, jobId }, 'could not send a job progress message');
+    follower.progressSent.reject(error);
+  }
+  follower.deliver(async () => {
+    await replies.obligations?.settle(jobId);
+  });
+  return { ok: true, value: null };
+}
+
+/** Finishes a job owed from before a restart: its result (now or when it comes) goes out once. */
+export async function resumeJob(
+  job: OwedJob,
+  replies: Replies,
+  queue: Pick<JobQueueClient, 'follow'>,
+  log: Logger,
+): Promise<void> {
+  const follower = followJob(replies, job.kind, job.prefix, log);
+  follower.started(job.jobId, '');
+  follower.progressSent.resolve(job.progress);
+  const settle = async () => {
+    await replies.obligations?.settle(job.jobId);
+  };
+  if ((await queue.follow(job.jobId, job.origin, follower.watcher)) === 'delivered') await settle();
+  else follower.deliver(settle);
+}
