@@ -3,6 +3,7 @@
  * fragment, and the sources; or, when retrieval is not confident, an honest "I don't know" with where to
  * ask and what to include. Nothing here invents text about the kernel: every fact comes from a passage.
  */
+import { compareVersions, kernelSeries } from '../jobs/kernel/version.ts';
 import type { Answer, Citation, Hit, Retrieval } from './answer-types.ts';
 import { OFF_TOPIC_REPLY, ruleAnswer } from './intent.ts';
 import type { Passage } from './passage.ts';
@@ -77,11 +78,6 @@ function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
   };
 }
 
-/** 6.1.192 -> 6.1; null stays null. */
-function seriesOf(version: string | null): string | null {
-  return version?.split('.').slice(0, 2).join('.') ?? null;
-}
-
 /**
  * An answer to a question naming a kernel version the knowledge base has no docs for says so up front,
  * and which version it comes from, instead of passing another version's docs off as the asked one's.
@@ -89,15 +85,13 @@ function seriesOf(version: string | null): string | null {
  */
 export function withVersionNote(answer: Answer, askedVersion: string | null, indexed: string[]): Answer {
   if (answer.kind !== 'answer' || askedVersion === null) return answer;
-  const series = [...new Set(indexed.map(seriesOf).filter((v): v is string => v !== null))].sort((a, b) =>
-    a.localeCompare(b, undefined, { numeric: true }),
-  );
+  const series = [...new Set(indexed.map(kernelSeries))].sort(compareVersions);
   if (series.includes(askedVersion)) return answer;
   const have =
     series.length === 0
       ? 'I have no versioned kernel docs indexed'
       : `I only have the ${joinVersions(series)} docs indexed`;
-  const from = seriesOf(answer.kernelVersion);
+  const from = answer.kernelVersion === null ? null : kernelSeries(answer.kernelVersion);
   const source = from ? `this is from ${from}` : 'this answer comes from docs not tied to a kernel version';
   return { ...answer, lead: `You asked about ${askedVersion}, but ${have}; ${source}. ${answer.lead}` };
 }

@@ -7,6 +7,7 @@
  * passages actually contain — an off-topic question ("a Windows kernel driver crate") shares only common
  * words with the docs, so its rare words go unmatched and confidence stays low.
  */
+import { compareVersions, kernelSeries } from '../jobs/kernel/version.ts';
 import type { Hit, Retrieval } from './answer-types.ts';
 import type { Passage } from './passage.ts';
 import { askedKernelVersion, docVocabulary, withoutKernelVersion } from './query-hints.ts';
@@ -102,24 +103,14 @@ function isRustSpecific(passage: Passage): boolean {
   return !passage.path.startsWith('Documentation/') || passage.path.startsWith('Documentation/rust/');
 }
 
-/** 6.1.192 -> [6, 1, 192]; null (an unversioned tree: mainline docs, the FAQ, a website) sorts newest. */
-function versionKey(version: string | null): number[] {
-  return version === null
-    ? [Number.POSITIVE_INFINITY]
-    : version.split('.').map((n) => Number.parseInt(n, 10) || 0);
-}
-
-function compareVersions(a: string | null, b: string | null): number {
-  const [ka, kb] = [versionKey(a), versionKey(b)];
-  for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
-    const d = (ka[i] ?? 0) - (kb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+/** Null (an unversioned tree: mainline docs, the FAQ, a website) is newer than any version. */
+function isNewer(version: string | null, than: string | null): boolean {
+  if (version === null || than === null) return version === null && than !== null;
+  return compareVersions(version, than) > 0;
 }
 
 function seriesOf(version: string | null): string | null {
-  return version?.split('.').slice(0, 2).join('.') ?? null;
+  return version === null ? null : kernelSeries(version);
 }
 
 /**
@@ -154,7 +145,7 @@ function sectionKey(p: Passage): string {
 function better(candidate: Hit, kept: Hit, askedVersion: string | null): boolean {
   const [c, k] = [candidate.passage.kernelVersion, kept.passage.kernelVersion];
   if (askedVersion !== null && seriesOf(c) !== seriesOf(k)) return seriesOf(c) === askedVersion;
-  return compareVersions(c, k) > 0;
+  return isNewer(c, k);
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Logger } from '../config/logger.ts';
 import { metrics } from '../config/metrics.ts';
 import type { Config } from '../config/schema.ts';
+import { compareVersions } from '../jobs/kernel/version.ts';
 import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
 import { composeAnswer, withVersionNote } from './compose.ts';
 import { classifyMessage, ruleAnswer } from './intent.ts';
@@ -54,7 +55,7 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
       return kb.trees
         .map((tree) => tree.kernelVersion)
         .filter((v): v is string => v !== null)
-        .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+        .sort((a, b) => compareVersions(b, a));
     },
   };
 }

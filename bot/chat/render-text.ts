@@ -1,15 +1,11 @@
 /** Plain-text rendering of a RichMessage: the terminal uses it, and adapters can reuse its pieces. */
+import { kernelSeries } from '../../jobs/kernel/version.ts';
 import type { Citation } from '../../knowledge/answer-types.ts';
 import type { RichMessage } from './rich-message.ts';
 
 export interface PlainTextOptions {
   /** `fenced` keeps ``` fences (pastes well into chats); `indented` indents code by four spaces. */
   codeStyle?: 'fenced' | 'indented';
-}
-
-/** "6.1.192" -> "6.1": the series is what readers match against their kernel. */
-export function kernelSeries(version: string): string {
-  return version.split('.').slice(0, 2).join('.');
 }
 
 /** One source as the Sources line shows it: `[1] Title (6.1) <url>`. */

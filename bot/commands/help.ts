@@ -1,5 +1,5 @@
 /** `!help`: what the bot does and the commands it knows. */
-import { kernelSeries } from '../chat/render-text.ts';
+import { kernelSeries } from '../../jobs/kernel/version.ts';
 import { textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
 

@@ -1,5 +1,6 @@
 /** The options job commands share: `--boot` and `--kernel 6.1`, in any order, before the code. */
 import type { Result } from '../../config/result.ts';
+import { kernelSeries } from '../../jobs/kernel/version.ts';
 
 export interface JobOptions {
   boot: boolean;
@@ -25,7 +26,7 @@ export function parseJobOptions(text: string, allowBoot: boolean): Result<JobOpt
       if (!value || !/^\d+\.\d+(\.\d+)?$/.test(value)) {
         return refuse('--kernel takes a kernel series, like --kernel 6.1.');
       }
-      options.kernel = value.split('.').slice(0, 2).join('.');
+      options.kernel = kernelSeries(value);
     } else if (token.startsWith('-')) {
       return refuse(
         `I don’t know the option ${token}; I know ${allowBoot ? '--boot and ' : ''}--kernel <series>.`,

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ActivityEvent, PassageRef } from '../../jobs/activity.ts';
+import { kernelSeries } from '../../jobs/kernel/version.ts';
 import type { Passage } from '../../knowledge/passage.ts';
 import type { RichMessage } from '../chat/rich-message.ts';
 import { type DayActivity, renderActivityChart } from './chart.ts';
@@ -31,7 +32,7 @@ export function docSections(passages: readonly Passage[]): DocSection[] {
   for (const passage of passages) {
     if (passage.kind === 'faq') continue;
     // The kernel series, not the full version: a stable update is not "every section changed".
-    const series = passage.kernelVersion?.split('.').slice(0, 2).join('.') ?? passage.tree;
+    const series = passage.kernelVersion === null ? passage.tree : kernelSeries(passage.kernelVersion);
     const key = `${series}:${passage.path}#${passage.sectionPath.join(' > ')}`;
     let section = sections.get(key);
     if (!section) {

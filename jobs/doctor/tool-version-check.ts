@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMinToolTable } from '../kernel/min-tool-version.ts';
+import { compareVersions } from '../kernel/version.ts';
 import { pasteLines } from './paste-lines.ts';
 
 export type ToolName = 'rustc' | 'bindgen' | 'clang' | 'rust-src' | 'libclang';
@@ -89,16 +90,6 @@ function versionLine(line: string): { tool: 'rustc' | 'bindgen' | 'clang'; versi
   if (clang < 0 || !VENDOR_WORDS.test(line.slice(0, clang))) return null;
   const version = LEADING_VERSION.exec(line.slice(clang + CLANG.length))?.[0];
   return version ? { tool: 'clang', version } : null;
-}
-
-function compareVersions(a: string, b: string): number {
-  const parts = (v: string) => v.split('.').map(Number);
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < 3; i++) {
-    const diff = (x[i] ?? 0) - (y[i] ?? 0);
-    if (diff !== 0) return Math.sign(diff);
-  }
-  return 0;
 }
 
 /** The install line for the tree's bindgen: the CLI moved to the `bindgen-cli` crate in 0.61. */

@@ -16,14 +16,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../config/logger.ts';
 import type { BuildEnvironment } from '../contracts.ts';
-import {
-  kernelSeries,
-  makeArgs,
-  makeEnv,
-  selectToolchain,
-  type Toolchain,
-  toolchainVersions,
-} from './toolchain.ts';
+import { makeArgs, makeEnv, selectToolchain, type Toolchain, toolchainVersions } from './toolchain.ts';
+import { kernelSeries } from './version.ts';
 
 /** Tiny config plus Rust, loadable modules, the minimal Rust sample as a module, and what a boot needs. */
 export const CONFIG_FRAGMENT: readonly string[] = [

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BuildEnvironment } from '../contracts.ts';
+import { kernelSeries } from './version.ts';
 
 const run = promisify(execFile);
 
@@ -26,11 +27,6 @@ const DEBIAN_SYSTEM_TOOLS = {
   clang: '/usr/bin/clang',
   path: '/usr/bin:/bin',
 };
-
-/** "6.1.192" -> "6.1". */
-export function kernelSeries(kernelVersion: string): string {
-  return kernelVersion.split('.').slice(0, 2).join('.');
-}
 
 /**
  * The toolchain for a kernel version. Only the system toolchain is installed today, so every series gets

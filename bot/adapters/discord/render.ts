@@ -6,8 +6,9 @@
  * Lead and details are plain text (they quote users): everything Discord would read as Markdown is
  * escaped, except our inline code spans; bare links are shown whole, in <…> so they do not unfurl.
  */
+import { kernelSeries } from '../../../jobs/kernel/version.ts';
 import type { Citation } from '../../../knowledge/answer-types.ts';
-import { kernelSeries, renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
+import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
 import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
 
 /** Discord's limit on a message's content. */

@@ -3,13 +3,9 @@
  * of blocks, so the two never say different things. Code goes in <pre><code>; a message too big for one
  * Matrix event has its code block trimmed, never cut inside the markup.
  */
+import { kernelSeries } from '../../../jobs/kernel/version.ts';
 import type { Citation } from '../../../knowledge/answer-types.ts';
-import {
-  formatSourcesLine,
-  kernelSeries,
-  renderCodeBlock,
-  withoutTrailingNewlines,
-} from '../../chat/render-text.ts';
+import { formatSourcesLine, renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
 import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
 
 export interface MatrixText {
