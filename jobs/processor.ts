@@ -3,6 +3,7 @@
  * Every result reads summary first: ✅/❌ and the kernel and toolchain it was checked against.
  */
 import type { Config } from '../config/schema.ts';
+import { plural } from '../config/words.ts';
 import type { BootResult, bootModule } from './build/boot.ts';
 import type { buildModule, buildSample, ModuleBuild } from './build/build.ts';
 import type { BuildEnvironment, JobRequest, JobResult } from './contracts.ts';
@@ -26,8 +27,6 @@ export function environmentLine(environment: BuildEnvironment, withBindgen = tru
     ...(withBindgen ? [environment.bindgen] : []),
   ].join(', ');
 }
-
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 const VERDICT_TEXT: Record<BootResult['verdict'], string> = {
   clean: 'loaded and unloaded cleanly',

@@ -5,6 +5,7 @@
  * the same on every machine and in a few milliseconds.
  */
 import { PNG } from 'pngjs';
+import { formatCount, plural } from '../../config/words.ts';
 import { isoWeekOf } from './iso-week.ts';
 
 export interface DayActivity {
@@ -147,15 +148,6 @@ export function defaultTitle(days: readonly DayActivity[]): string {
   const first = days[0];
   const lead = first ? `Week ${isoWeekOf(parseDate(first.date).getTime()).label}` : 'Activity';
   return `${lead}: ${plural(questions, 'question')}, ${plural(builds, 'build')}`;
-}
-
-function plural(n: number, word: string): string {
-  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** 12345 → "12,345". */
-export function formatCount(n: number): string {
-  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** The smallest of 1, 2, 5 × 10^k that is at least `n` (0 for 0). */

@@ -4,6 +4,7 @@
  * Pure: the service (bot/digest/service.ts) gathers the inputs and posts the result.
  */
 import { createHash } from 'node:crypto';
+import { plural } from '../../config/words.ts';
 import type { ActivityEvent, PassageRef } from '../../jobs/activity.ts';
 import { kernelSeries } from '../../jobs/kernel/version.ts';
 import type { Passage } from '../../knowledge/passage.ts';
@@ -93,7 +94,6 @@ type Feedback = Extract<ActivityEvent, { type: 'feedback' }>;
 type JobEvent = Extract<ActivityEvent, { type: 'job' }>;
 
 const percent = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((100 * part) / whole));
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const short = (text: string, max = 120) => {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
@@ -259,7 +259,7 @@ export function composeDigest(input: DigestInput): Digest {
   if (gaps.length > 0)
     details.push(
       message(
-        `Docs gaps: ${plural(unanswered, 'question')} I could not answer, ${downvoted} answer${downvoted === 1 ? '' : 's'} marked 👎.`,
+        `Docs gaps: ${plural(unanswered, 'question')} I could not answer, ${plural(downvoted, 'answer')} marked 👎.`,
         gaps,
       ),
     );

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
+import { plural } from '../../config/words.ts';
 import type { PreparedTree } from '../kernel/kernel-tree.ts';
 import { makeArgs, makeEnv } from '../kernel/toolchain.ts';
 import { runSandboxed } from '../sandbox/sandbox.ts';
@@ -326,10 +327,6 @@ export async function checkConfig(
   return check.partial ? { ...check, summary: `${check.summary} (partially checked)` } : check;
 }
 
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 async function checkPaste(
   text: string,
   tree: PreparedTree,
@@ -373,13 +370,11 @@ async function checkPaste(
   const reading = { ignoredLines, overlongLines: parsed.overlongLines.length, partial: parsed.partial };
   const notes = [
     ...(ignoredLines > 0
-      ? [
-          `(${plural(ignoredLines, 'line', 'lines')} that were neither config lines nor tool output were ignored.)`,
-        ]
+      ? [`(${plural(ignoredLines, 'line')} that were neither config lines nor tool output were ignored.)`]
       : []),
     ...(reading.overlongLines > 0
       ? [
-          `(${plural(reading.overlongLines, 'line', 'lines')} longer than ${MAX_LINE_CHARS / 1024} KB ${reading.overlongLines === 1 ? 'was' : 'were'} skipped unread: no config line or tool output is that long.)`,
+          `(${plural(reading.overlongLines, 'line')} longer than ${MAX_LINE_CHARS / 1024} KB ${reading.overlongLines === 1 ? 'was' : 'were'} skipped unread: no config line or tool output is that long.)`,
         ]
       : []),
     ...(parsed.partial

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.ts';
+import { plural } from '../../config/words.ts';
 import type { JobOrigin } from '../contracts.ts';
 
 export type JobLimits = Pick<
@@ -53,15 +54,13 @@ export function refusalText(refusal: Refusal, commandPrefix: string, now = new D
       return `You have a ${refusal.kind} ${state} (${id}); I’ll take the next one when it finishes. (${commandPrefix}cancel ${id} stops it.)`;
     }
     case 'room':
-      return `This room already has ${jobs(refusal.running)} queued or running, the most it may have at once; try again when one finishes.`;
+      return `This room already has ${plural(refusal.running, 'job')} queued or running, the most it may have at once; try again when one finishes.`;
     case 'busy':
-      return `I’m busy: ${jobs(refusal.waiting)} ${refusal.waiting === 1 ? 'is' : 'are'} waiting for a free worker already, the most I queue at once. Please try again in a few minutes.`;
+      return `I’m busy: ${plural(refusal.waiting, 'job')} ${refusal.waiting === 1 ? 'is' : 'are'} waiting for a free worker already, the most I queue at once. Please try again in a few minutes.`;
     case 'quota':
       return `That’s ${refusal.used} jobs today, your daily quota; it resets at 00:00 UTC (in ${untilUtcMidnight(now)}).`;
   }
 }
-
-const jobs = (count: number) => `${count} job${count === 1 ? '' : 's'}`;
 
 /** "2026-11-23": quotas reset at 00:00 UTC. */
 function utcDay(now: Date): string {
