@@ -1,14 +1,17 @@
 /**
- * The slash commands (`/ask`, `/build`, `/check-config`) and how an invocation becomes the prefix
- * command the router already understands, so both ways of asking share one implementation.
+ * The slash commands (`/ask`, `/build`, `/check-config`), their registration, and how an invocation
+ * becomes the prefix command the router already understands, so both ways of asking share one implementation.
  */
 import {
   type Attachment,
   type ChatInputCommandInteraction,
+  type Client,
   InteractionContextType,
   ApplicationCommandOptionType as Option,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  Routes,
 } from 'discord.js';
+import type { Logger } from '../../../config/logger.ts';
 
 const everywhere = [InteractionContextType.Guild, InteractionContextType.BotDM];
 
@@ -94,5 +97,26 @@ export function slashCommandText(
     }
     default:
       return null;
+  }
+}
+
+/**
+ * Registers the slash commands in these guilds (they appear at once), or globally when there are none
+ * (Discord may take an hour). A failure is logged: the prefix commands still work.
+ */
+export async function registerSlashCommands(
+  client: Client,
+  applicationId: string,
+  guildIds: readonly string[],
+  log: Logger,
+): Promise<void> {
+  const routes =
+    guildIds.length > 0
+      ? guildIds.map((guildId) => Routes.applicationGuildCommands(applicationId, guildId))
+      : [Routes.applicationCommands(applicationId)];
+  for (const route of routes) {
+    await client.rest
+      .put(route, { body: SLASH_COMMANDS })
+      .catch((error: unknown) => log.error({ err: error }, `could not register slash commands at ${route}`));
   }
 }
