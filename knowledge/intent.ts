@@ -7,6 +7,7 @@
  * because retrieval and abstention handle a question the docs don't cover far better than a wrong refusal.
  */
 import type { Answer } from './answer-types.ts';
+import { EVERYDAY_WORDS, TECHNICAL_WORDS } from './vocabulary.ts';
 
 export type MessageIntent =
   | 'question'
@@ -75,10 +76,6 @@ const ABUSE: RegExp[] = [
   /^(stupid|useless|dumb|worthless) (bot|thing)\b/,
 ];
 
-/** Words that make a message about our domain, which keeps it a question. */
-const TECHNICAL =
-  /\b(rust\w*|kernel|linux|config\w*|kconfig|menuconfig|make|build\w*|compil\w*|modules?|error|bindgen|clang|llvm|cargo|patch\w*|drivers?|unsafe|crates?|docs?|toolchain|lints?|clippy|macros?)\b|`/;
-
 const GREETING =
   /^(hi|hello|hey|hiya|howdy|yo|hallo|hola|moin|greetings|good (morning|afternoon|evening|day)|what'?s up|sup)( there| all| everyone| folks| people| bot| friend)?$/;
 /** Thanks is a thanks word (or "that helped") with nothing but filler around it. */
@@ -90,12 +87,6 @@ const SMALLTALK: RegExp[] = [
   /^(who|what) are you$|^what can you do$|^what do you do$|^how are you( doing)?$|^are you (a bot|human|an? ai|real)$/,
   /^(help|good bot|nice bot|ok|okay|cool|nice|lol|haha)$/,
 ];
-/**
- * Requests plainly about everyday life or entertainment, unless they also mention our domain (then
- * retrieval decides). Docs share words with anything ("match", "cat"), so these can't wait for retrieval.
- */
-const OFF_TOPIC =
-  /\b(recipes?|cooking|weather|horoscope|football|soccer|basketball|stock price|lottery)\b|\btell me a (joke|story)\b|\bwrite (me )?an? (poem|song|story|essay)\b/;
 
 /** Classify a chat message; `reply` is set for everything that is not a question. */
 export function classifyMessage(text: string): MessageClass {
@@ -109,12 +100,13 @@ function intentOf(message: string, words: string): MessageIntent {
   if (words === '') return 'empty';
   if (INJECTION.some((pattern) => pattern.test(message))) return 'injection';
   if (PRIVATE_DATA.some((pattern) => pattern.test(message))) return 'private-data';
-  const technical = TECHNICAL.test(message);
+  // A technical word keeps a message a question: retrieval and abstention judge it better than a refusal.
+  const technical = TECHNICAL_WORDS.test(message);
   if (!technical && ABUSE.some((pattern) => pattern.test(message))) return 'abuse';
   if (GREETING.test(words)) return 'greeting';
   if (isThanks(words)) return 'thanks';
   if (!technical && SMALLTALK.some((pattern) => pattern.test(words))) return 'smalltalk';
-  if (!technical && OFF_TOPIC.test(words)) return 'off-topic';
+  if (!technical && EVERYDAY_WORDS.test(words)) return 'off-topic';
   return 'question';
 }
 

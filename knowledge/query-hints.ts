@@ -3,11 +3,9 @@
  * vocabulary the docs use for what it describes ("autocompletion" is rust-analyzer in the docs).
  * The thesaurus is general newcomer-to-docs vocabulary, not tuned to particular questions.
  */
+import { ARCHITECTURE_WORDS, DISTRIBUTION_WORDS, TOOL_WORDS_AT_END } from './vocabulary.ts';
 
-/** Words before a number that make it some tool's version, not the kernel's. */
-const TOOL_WORDS =
-  /(rustc|rust|bindgen|clang|libclang|llvm|lld|gcc|binutils|ubuntu|debian|fedora|python|cargo|pahole|make|version of rust|rust version)\s*(?:v(?:ersion)?\s*)?$/i;
-/** How far before a number TOOL_WORDS look: "version of rust version " with room for extra spaces. */
+/** How far before a number TOOL_WORDS_AT_END look: "version of rust version " with room for extra spaces. */
 const TOOL_WORDS_REACH = 40;
 /**
  * A run of word characters and dots that may start with a kernel version ("v6.1", "6.12.3", "6.1.y,"),
@@ -31,7 +29,7 @@ export function askedKernelVersion(question: string): string | null {
   for (const match of question.matchAll(VERSION_RUN)) {
     const version = kernelVersionIn(match[0]);
     const before = question.slice(Math.max(0, match.index - TOOL_WORDS_REACH), match.index);
-    if (version && !TOOL_WORDS.test(before)) return version.series;
+    if (version && !TOOL_WORDS_AT_END.test(before)) return version.series;
   }
   return null;
 }
@@ -97,10 +95,7 @@ const THESAURUS: [Pick<RegExp, 'test'>, string][] = [
     /#\s*if(def)?\b|\bIS_(ENABLED|BUILTIN|MODULE)\b|\bconditional\w*\b|\bonly (compiled|built) (when|if)\b/i,
     'conditional compilation cfg',
   ],
-  [
-    /\b(ubuntu|debian|fedora|arch ?linux|gentoo|opensuse|suse|nixos|nix|alpine|distros?|distributions?)\b/i,
-    'distributions',
-  ],
+  [DISTRIBUTION_WORDS, 'distributions'],
   [/\bnixos\b|\bshell\.nix\b|\bnix-shell\b/i, 'Nix'],
   [/\bmodule_exit\b|\bexit\(\)|\bunload\w*\b|\bcleanup\b|\b__exit\b|\brmmod\b/i, 'Drop exit unloaded'],
   [/\bspatch\b|\bsemantic patch\w*|\bcocci\w*/i, 'Coccinelle'],
@@ -109,10 +104,7 @@ const THESAURUS: [Pick<RegExp, 'test'>, string][] = [
   [/\b(compil\w*|build\w*)\b/i, 'building'],
   [/\b(out[- ]of[- ]tree|external module|own module|\.ko)\b/i, 'out-of-tree module Kbuild'],
   [/\brisc-v\b/i, 'riscv'],
-  [
-    /\b(arm64|aarch64|raspberry|risc-?v|riscv|loongarch|powerpc|x86(_64)?|architectures?|arch|platforms?)\b/i,
-    'arch support architectures',
-  ],
+  [ARCHITECTURE_WORDS, 'arch support architectures'],
   [/\b(install\w*|set ?up|setup|environment|prerequisites?|requirements?)\b/i, 'requirements quick start'],
   [/\bunsafe\b/i, 'SAFETY comments'],
   [/\b(format\w*|style|rustfmt|lint\w*|clippy)\b/i, 'coding guidelines rustfmt clippy'],

@@ -13,6 +13,7 @@ import type { Passage } from './passage.ts';
 import { askedKernelVersion, docVocabulary, withoutKernelVersion } from './query-hints.ts';
 import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts';
 import { analyze, analyzeDistinct } from './tokenize.ts';
+import { DOMAIN_WORDS, OTHER_PLATFORM_WORDS } from './vocabulary.ts';
 
 /** Weight of thesaurus words next to the question's own. */
 const HINT_BOOST = 0.7;
@@ -73,16 +74,7 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
 }
 
 /**
- * The vocabulary of the bot's domain: Rust, the kernel, its build and configuration tooling, its
- * development process, and the hardware words kernel questions use. Deliberately plain and broad — a
- * message using any of these is treated as a kernel question (full abstention when the docs miss),
- * so only messages about something else entirely get the brief off-topic reply.
- */
-const DOMAIN_WORDS =
-  /\b(kernels?|linux|rust\w*|rfl|r4l|cargo|crates?|kbuild|kconfig|menuconfig|defconfig|makefiles?|bindgen|(lib)?clang|llvm|lld|gcc\w*|toolchains?|compilers?|linkers?|unsafe|clippy|kunit|doc-?tests?|drivers?|modules?|insmod|modprobe|rmmod|lsmod|dmesg|printk|syscalls?|subsystems?|maintainers?|patch(es|set)?|upstream\w*|mailing list|lkml|vger|zulip|merge window|abstractions?|bindings?|ffi|no_std|devicetree|device tree|firmware|qemu|initramfs|vmlinux|bzimage|arm64|aarch64|x86(_64)?|risc-?v|loongarch|powerpc|spinlocks?|mutex\w*|interrupts?|dma|pci\w*|usb)\b/gi;
-
-/**
- * The question's words from the domain vocabulary above, plus the kernel identifiers it names that the
+ * The question's words from the domain vocabulary (knowledge/vocabulary.ts), plus the kernel identifiers it names that the
  * index knows (`CONFIG_DEBUG_FS`, `module_param`, `kernel::sync`): names with `_` or `::` are code, and
  * the docs having them says which code.
  */
@@ -149,13 +141,10 @@ function better(candidate: Hit, kept: Hit, askedVersion: string | null): boolean
 }
 
 /**
- * Topics outside what the docs cover, whatever words a question shares with them ("a Windows kernel
- * driver crate" matches "merge window", "crate", "driver"): other operating systems' kernels, other
- * languages for kernel code, desktop and web application stacks, and forecasts. Unless the best
- * passages themselves mention the topic, the question gets "I don't know" and where to ask.
+ * Forecasts, and topics near ours that the docs do not cover (OTHER_PLATFORM_WORDS: other kernels and
+ * languages, application stacks): unless the best passages themselves mention the topic, the question
+ * gets "I don't know" and where to ask.
  */
-const OUT_OF_SCOPE =
-  /\b(windows|win32|wdm|kmdf|macos|mac os|os x|darwin|xnu|kext|freebsd|openbsd|netbsd|redox|fuchsia|zircon|zephyr|illumos|solaris|zig|c\+\+|golang|swift|tauri|electron|gtk|webkit\w*|qt|react|django|flask|aya|desktop app\w*|web ?app\w*|website builder)\b/i;
 const FORECAST =
   /\b(in )?what year\b|\bbest guess\b|\bpredict\w*\b|\bwhich (kernel )?(release|version) will\b/i;
 
@@ -167,7 +156,7 @@ function confidence(index: SearchIndex, question: string, terms: string[], hits:
   const top = hits.slice(0, COVERAGE_DEPTH);
   if (top.length === 0) return 0;
   if (FORECAST.test(question)) return 0;
-  const topic = question.match(OUT_OF_SCOPE)?.[0].toLowerCase();
+  const topic = question.match(OTHER_PLATFORM_WORDS)?.[0].toLowerCase();
   if (topic && !top.some((hit) => rawText(hit.passage).toLowerCase().includes(topic))) return 0;
   const found = new Set(top.flatMap((hit) => passageTerms(hit.passage)));
   const content = terms.filter((term) => !/^[\d.]+$/.test(term));
