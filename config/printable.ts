@@ -1,7 +1,8 @@
 /**
- * Text that came out of a sandbox (a compiler quoting the user's source, a guest's serial console) made
- * inert before it reaches a chat reply or a log: a terminal that shows it must not take orders from it
- * (OSC 52 writes the clipboard, OSC 0 the window title, BEL rings, CSI moves the cursor and erases lines).
+ * Text that came out of a sandbox (a compiler quoting the user's source, a guest's serial console) or
+ * from a user (bot/chat/input.ts) made inert before it reaches a chat reply or a log: a terminal that
+ * shows it must not take orders from it (OSC 52 writes the clipboard, OSC 0 the window title, BEL rings,
+ * CSI moves the cursor and erases lines). The one definition of what a control character is.
  */
 
 /* biome-ignore-start lint/suspicious/noControlCharactersInRegex: matching control characters is the point. */
@@ -19,11 +20,12 @@ const ESC_SEQUENCE = /\x1b[\x20-\x2f]*[\x30-\x7e]/g;
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 /* biome-ignore-end lint/suspicious/noControlCharactersInRegex: matching control characters is the point. */
 
+/** `text` without its escape sequences (payload included); lone control characters stay. */
+export function stripEscapeSequences(text: string): string {
+  return text.replace(STRING_SEQUENCE, '').replace(CSI_SEQUENCE, '').replace(ESC_SEQUENCE, '');
+}
+
 /** `text` with every control character except newline and tab removed, escape sequences as a whole. */
 export function stripControls(text: string): string {
-  return text
-    .replace(STRING_SEQUENCE, '')
-    .replace(CSI_SEQUENCE, '')
-    .replace(ESC_SEQUENCE, '')
-    .replace(CONTROL, '');
+  return stripEscapeSequences(text).replace(CONTROL, '');
 }

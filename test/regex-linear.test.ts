@@ -30,18 +30,11 @@ interface Exception {
 }
 
 const EXCEPTIONS: Exception[] = [
-  // bot/chat/input.ts
-  ...['bot/chat/input.ts', 'bot/adapters/terminal/terminal.ts'].map((file) => ({
-    file,
+  {
+    file: 'bot/chat/input.ts',
     pattern: String.raw`[[\p{Cc}--`,
     reason:
       'one character class per match, which cannot backtrack; redos-detector cannot parse v-flag set operations',
-  })),
-  {
-    file: 'bot/chat/input.ts',
-    pattern: '\u001b(?:',
-    reason:
-      'linear: a match starts only at ESC, its parameter classes are disjoint, and an OSC body stops at the next ESC or BEL (400,000 × "ESC[" take 5 ms)',
   },
   // knowledge/: questions, cut to the message cap before they get here
   ...[

@@ -2,6 +2,7 @@
  * Incoming text made safe to work with: terminal escapes and control characters removed, binary junk
  * and empty messages refused, long messages cut to a cap, and an unclosed code fence closed.
  */
+import { stripControls, stripEscapeSequences } from '../../config/printable.ts';
 import type { Result } from '../../config/result.ts';
 
 export const DEFAULT_MAX_MESSAGE_CHARS = 2000;
@@ -12,16 +13,8 @@ export interface CleanText {
   truncated: boolean;
 }
 
-// Written as strings: control characters are easy to misread in a regex literal.
-const ESC = '\u001b';
-const BEL = '\u0007';
-// ANSI/VT escape sequences (CSI, OSC and two-character ones): removed whole, not just their ESC.
-const ESCAPE_SEQUENCES = new RegExp(
-  `${ESC}(?:\\[[0-?]*[ -/]*[@-~]|\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)?|[@-Z\\\\-_])`,
-  'g',
-);
-// Control characters except tab and newline, and bidi controls that could disguise text.
-const CONTROL_CHARACTERS = /[[\p{Cc}--[\t\n]]\p{Bidi_Control}]/gv;
+// Bidi controls are not control characters, but in a message they could disguise what it says.
+const BIDI_CONTROLS = /\p{Bidi_Control}/gu;
 // What text never holds but binary does: controls other than whitespace, and U+FFFD from bad UTF-8.
 const JUNK = /[[\p{Cc}--[\t\n\v\f\r]]\u{FFFD}]/gv;
 /** Above this share of junk characters it is not text; a stray one or two in a short message are let be. */
@@ -53,7 +46,7 @@ export function cleanIncomingText(raw: string, options: CleanOptions): Result<Cl
   const maxChars = options.maxChars ?? DEFAULT_MAX_MESSAGE_CHARS;
   // Judging a sample is enough, and keeps a pasted multi-megabyte blob cheap to refuse.
   // Colour codes from a pasted terminal log are not binary: they go before judging.
-  const sample = raw.slice(0, BINARY_SAMPLE_CHARS).toWellFormed().replace(ESCAPE_SEQUENCES, '');
+  const sample = stripEscapeSequences(raw.slice(0, BINARY_SAMPLE_CHARS).toWellFormed());
   const junk = sample.match(JUNK)?.length ?? 0;
   if (junk >= BINARY_MIN_JUNK && junk / sample.length > BINARY_JUNK_SHARE) {
     return {
@@ -66,12 +59,8 @@ export function cleanIncomingText(raw: string, options: CleanOptions): Result<Cl
       },
     };
   }
-  const text = raw
-    .toWellFormed()
-    .replace(/\r\n?/g, '\n')
-    .replace(ESCAPE_SEQUENCES, '')
-    .replace(CONTROL_CHARACTERS, '')
-    .trim();
+  // Line breaks first: stripControls takes CR out, and a lone CR ends a line too.
+  const text = stripControls(raw.toWellFormed().replace(/\r\n?/g, '\n')).replace(BIDI_CONTROLS, '').trim();
   if (text.length === 0) {
     return {
       ok: false,

@@ -266,6 +266,12 @@ describe('bad input', () => {
     assert.deepEqual(knowledge.questions, ['why does make fail?']);
   });
 
+  test('a pasted terminal title left open, or a charset switch, takes nothing of the question with it', async () => {
+    const { say, knowledge } = setup();
+    await say('\u001b]0;user@host\nwhy does \u001b(Bmake fail?');
+    assert.deepEqual(knowledge.questions, ['why does make fail?']);
+  });
+
   test('a huge message is cut to the cap, and the reply says so', async () => {
     const { say, knowledge } = setup();
     const reply = (await say(`why ${'very '.repeat(10_000)}slow?`)) ?? '';
