@@ -240,7 +240,7 @@ async function main(): Promise<number> {
   if (!prepared.ok) throw new Error(prepared.userMessage);
   const { tree } = prepared;
   const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
-  if (!redis.ok) throw new Error(redis.userMessage);
+  if (!redis.ok) throw new Error(redis.failure.logText);
 
   const location: QueueLocation = {
     redisUrl: config.redis.url,

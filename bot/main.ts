@@ -50,7 +50,7 @@ async function startServices(config: Config, embeddedWorker: boolean, log: Logge
   const services: Services = { redis: null, jobQueue: null, worker: null, activity: null };
   const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
   if (!redis.ok) {
-    log.warn(redis.userMessage);
+    log.warn(redis.failure.logText);
     return services;
   }
   services.redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });

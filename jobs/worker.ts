@@ -40,7 +40,7 @@ for (const warning of loaded.warnings) log.warn(warning);
 
 const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
 if (!redis.ok) {
-  log.fatal(redis.userMessage);
+  log.fatal(redis.failure.logText);
   process.exit(1);
 }
 const worker = await runWorker({

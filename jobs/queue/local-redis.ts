@@ -14,8 +14,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../config/logger.ts';
+import type { Result } from '../../config/result.ts';
 
-export type RedisCheck = { ok: true; started: boolean } | { ok: false; userMessage: string };
+/** Redis answers; `started`: we started the local server for it. */
+export type RedisCheck = Result<{ started: boolean }>;
+
+/** Without Redis there is no job queue; the log line says what to fix. */
+const unreachable = (logText: string): RedisCheck => ({
+  ok: false,
+  failure: { userText: 'Build jobs are off: I cannot reach my job queue right now.', logText },
+});
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -81,15 +89,15 @@ export async function ensureRedis(options: {
 }): Promise<RedisCheck> {
   const { url, startLocal, cacheDir, log } = options;
   const parsed = new URL(url);
-  const refused = {
-    ok: false as const,
-    userMessage: `Redis at ${parsed.host} refused the credentials in redis.url (see docs/operations.md, "Redis").`,
-  };
+  // The host only: the URL may carry credentials.
+  const refused = unreachable(
+    `Redis at ${parsed.host} refused the credentials in redis.url (see docs/operations.md, "Redis").`,
+  );
   const first = await ping(url);
-  if (first === 'ok') return { ok: true, started: false };
+  if (first === 'ok') return { ok: true, value: { started: false } };
   if (first === 'refused') return refused;
   if (!startLocal || !LOOPBACK.has(parsed.hostname)) {
-    return { ok: false, userMessage: `Redis at ${parsed.host} does not answer; start it or fix redis.url.` };
+    return unreachable(`Redis at ${parsed.host} does not answer; start it or fix redis.url.`);
   }
   const dir = join(cacheDir, 'redis');
   await mkdir(dir, { recursive: true });
@@ -103,19 +111,17 @@ export async function ensureRedis(options: {
     child.on('exit', (code) => resolve(code === 0));
   });
   if (!spawned) {
-    return {
-      ok: false,
-      userMessage: "Could not start redis-server; install Debian's redis-server (scripts/bootstrap.sh does).",
-    };
+    return unreachable(
+      "Could not start redis-server; install Debian's redis-server (scripts/bootstrap.sh does).",
+    );
   }
   for (let attempt = 0; attempt < 50; attempt++) {
     const answer = await ping(url);
-    if (answer === 'ok') return { ok: true, started: true };
+    if (answer === 'ok') return { ok: true, value: { started: true } };
     if (answer === 'refused') return refused;
     await sleep(100);
   }
-  return {
-    ok: false,
-    userMessage: `Started redis-server, but it does not answer on port ${parsed.port || '6379'}; see ${dir}/redis.log.`,
-  };
+  return unreachable(
+    `Started redis-server, but it does not answer on port ${parsed.port || '6379'}; see ${dir}/redis.log.`,
+  );
 }

@@ -27,7 +27,7 @@ export async function privateRedis(): Promise<{ url: string; stop: () => Promise
   const url = `redis://127.0.0.1:${await freePort()}`;
   const dir = mkdtempSync(join(tmpdir(), 'rfl-jobs-redis-'));
   const started = await ensureRedis({ url, startLocal: true, cacheDir: dir, log });
-  if (!started.ok) throw new Error(started.userMessage);
+  if (!started.ok) throw new Error(started.failure.logText);
   return { url, stop: () => shutdownRedis(url) };
 }
 

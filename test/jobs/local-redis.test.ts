@@ -24,7 +24,7 @@ async function startWith(credentials: string): Promise<{ url: string; port: numb
   const url = `redis://${credentials}@127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'rfl-redis-auth-'));
   const check = await ensureRedis({ url, startLocal: true, cacheDir: dir, log });
-  assert.deepEqual(check, { ok: true, started: true });
+  assert.deepEqual(check, { ok: true, value: { started: true } });
   started.push(url);
   return { url, port, dir };
 }
@@ -76,6 +76,6 @@ test('wrong credentials are reported as refused, without the password and withou
   });
   assert.equal(check.ok, false);
   assert.ok(!check.ok);
-  assert.match(check.userMessage, /refused the credentials in redis\.url/);
-  assert.doesNotMatch(check.userMessage, /wrong-guess/);
+  assert.match(check.failure.logText, /refused the credentials in redis\.url/);
+  assert.doesNotMatch(JSON.stringify(check.failure), /wrong-guess/);
 });

@@ -61,14 +61,17 @@ test('a local redis-server is started when none answers on loopback, and reused 
   const cacheDir = join(work, 'redis-cache');
   const first = await ensureRedis({ url, startLocal: true, cacheDir, log });
   started.push(url);
-  assert.deepEqual(first, { ok: true, started: true });
+  assert.deepEqual(first, { ok: true, value: { started: true } });
   assert.ok(existsSync(join(cacheDir, 'redis')), 'its data lives under the cache dir');
-  assert.deepEqual(await ensureRedis({ url, startLocal: true, cacheDir, log }), { ok: true, started: false });
+  assert.deepEqual(await ensureRedis({ url, startLocal: true, cacheDir, log }), {
+    ok: true,
+    value: { started: false },
+  });
 });
 
 test('a Redis that does not answer and may not be started is a clear error', async () => {
   const url = `redis://127.0.0.1:${await freePort()}`;
   const result = await ensureRedis({ url, startLocal: false, cacheDir: work, log });
   assert.equal(result.ok, false);
-  assert.match(result.ok ? '' : result.userMessage, /does not answer/);
+  assert.match(result.ok ? '' : result.failure.logText, /does not answer/);
 });
