@@ -7,9 +7,10 @@
 # in the `deps` stage and copied into Debian bookworm-slim images, so the images carry one Node, the one
 # the tests run on. Stage order: deps, kernel-source, runtime, worker-base, worker, bot (the default target).
 #
-# The worker target prepares the kernel tree at build time (`node jobs/provision.ts`: 7-9 minutes
-# on 2 cores the first time; kept in a BuildKit cache mount, so later builds reuse it while the kernel
-# and toolchain stay the same). Needs BuildKit (the default builder since Docker 23).
+# The worker target prepares the kernel trees at build time (`node jobs/provision.ts`: 6.12 with its
+# fetched rustc 1.96 and bindgen 0.69.5, and 6.1 with Debian's rustc 1.63; about 15 minutes on 2 cores
+# the first time; kept in BuildKit cache mounts, so later builds reuse them while the kernels and
+# toolchains stay the same). Needs BuildKit (the default builder since Docker 23).
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -53,11 +54,13 @@ ENTRYPOINT ["/usr/bin/tini", "--", "node"]
 
 # ---- worker: Debian bookworm's kernel toolchain, QEMU, busybox, bubblewrap ----------------------------
 FROM runtime AS worker-base
-# The versions 6.1 builds with (jobs/kernel/toolchain.ts): rustc 1.63 + rust-src, bindgen 0.60, clang/lld 14.
-# setpriv and prlimit (the sandbox's) come with util-linux, which every Debian image has.
+# The versions 6.1 builds with (kernel.toolchains debian-system): rustc 1.63 + rust-src, bindgen 0.60,
+# clang/lld 14. libllvm22 and libgit2-1.5 are what the fetched rustc-web 1.96 and cargo-web of 6.12's
+# toolchain link (they are unpacked under /cache/toolchains, never installed: installing rustc-web would
+# remove rustc 1.63). setpriv and prlimit (the sandbox's) come with util-linux, which every Debian image has.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      rustc rust-src bindgen clang lld llvm libclang-dev \
+      rustc rust-src bindgen clang lld llvm libclang-dev libllvm22 libgit2-1.5 \
       make gcc flex bison bc libelf-dev libssl-dev cpio xz-utils \
       qemu-system-x86 busybox-static bubblewrap \
  && rm -rf /var/lib/apt/lists/*
@@ -74,20 +77,32 @@ COPY bot ./bot
 COPY config ./config
 COPY jobs ./jobs
 COPY knowledge ./knowledge
-# The prepared tree (<cacheDir>/trees/<key>: RUST, MODULES and the Rust samples, modules_prepare, a
-# bzImage for boots), built here so that a worker starts ready. The key covers the kernel version and
-# source path, the config fragment and the toolchain versions, not the code: provisioning runs with the
-# trees dir on a BuildKit cache mount, so a rebuild for a code change finds the tree there in seconds
-# instead of building it again (about 9 minutes on 2 cores), and the tree is then copied into the image.
+# The prepared trees (<cacheDir>/trees/<key>: RUST, MODULES and the Rust samples, modules_prepare, a
+# bzImage for boots), one per configured series, built here so that a worker starts ready. A key covers
+# the kernel version and source path, the config fragment and the toolchain versions, not the code:
+# provisioning runs with the trees and toolchains dirs on BuildKit cache mounts (at their /cache paths:
+# prepared trees and the rustc wrapper record absolute paths), so a rebuild for a code change finds them
+# there in seconds instead of building them again, and they are then copied into the image. The 6.12
+# source package is fetched again (apt lists are needed for it) and only its unpacked tree is kept.
 RUN --mount=type=cache,id=rfl-onboard-kernel-trees,target=/var/cache/rfl-onboard-trees,sharing=locked \
+    --mount=type=cache,id=rfl-onboard-toolchains,target=/var/cache/rfl-onboard-toolchains,sharing=locked \
     set -e; \
+    apt-get update; \
     ln -s /var/cache/rfl-onboard-trees /cache/trees; \
+    ln -s /var/cache/rfl-onboard-toolchains /cache/toolchains; \
     node jobs/provision.ts >/tmp/provision.txt; cat /tmp/provision.txt; \
-    key="$(sed -n 's|^build dir: */cache/trees/\([^/]*\)/build$|\1|p' /tmp/provision.txt)"; \
-    test -n "$key"; test -f "/var/cache/rfl-onboard-trees/$key/stamp.json"; \
-    rm /cache/trees /tmp/provision.txt; mkdir /cache/trees; \
-    cp -a "/var/cache/rfl-onboard-trees/$key" /cache/trees/; \
-    find /var/cache/rfl-onboard-trees -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
+    keys="$(sed -n 's|^build dir: */cache/trees/\([^/]*\)/build$|\1|p' /tmp/provision.txt)"; \
+    test "$(echo "$keys" | wc -w)" -eq 2; \
+    rm /cache/trees /cache/toolchains /tmp/provision.txt; mkdir /cache/trees; \
+    cp -a /var/cache/rfl-onboard-toolchains /cache/toolchains; \
+    for key in $keys; do \
+      test -f "/var/cache/rfl-onboard-trees/$key/stamp.json"; \
+      cp -a "/var/cache/rfl-onboard-trees/$key" /cache/trees/; \
+    done; \
+    for dir in /var/cache/rfl-onboard-trees/*; do \
+      case " $(echo $keys) " in *" ${dir##*/} "*) ;; *) rm -rf "$dir" ;; esac; \
+    done; \
+    rm -rf /cache/downloads /cache/cargo-home /var/lib/apt/lists/*
 # Root, on purpose: each sandboxed run drops to a uid of its own (jobs/sandbox/sandbox.ts). compose.yaml takes
 # away every capability the sandbox does not use. No VOLUME here: `docker run` would copy the cache
 # (source and tree, about 1.7 GB) into a fresh anonymous volume each time; compose.yaml mounts a named

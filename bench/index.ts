@@ -310,7 +310,7 @@ async function kernelTree(
   if (!loaded.ok) return { ok: false, why: `the configuration is invalid: ${loaded.problems.join('; ')}` };
   const log = createLogger({ logLevel: 'warn', logFormat: 'json' });
   const { config } = loaded;
-  const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+  const source = await findKernelSource({ kernel: config.kernel, cacheDir: config.cacheDir, log });
   if (!source.ok) return { ok: false, why: source.userMessage };
   if (!existsSync(join(source.path, 'Documentation')))
     return { ok: false, why: `the kernel tree ${source.path} has no Documentation/ folder` };

@@ -82,7 +82,7 @@ async function createBotRouter(
   onStatus?: (text: string | null) => void,
 ): Promise<{ router: Router; digest: DigestService | null }> {
   onStatus?.('looking for a kernel source tree…');
-  const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
+  const source = await findKernelSource({ kernel: config.kernel, cacheDir: config.cacheDir, log });
   if (!source.ok) log.warn(source.userMessage);
   onStatus?.('loading the knowledge base…');
   const kb = await loadKnowledgeBase(

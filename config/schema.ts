@@ -9,6 +9,46 @@ import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A configured kernel series: where its source comes from and which toolchain builds it. */
+const kernelSeriesTree = z.strictObject({
+  series: z
+    .string()
+    .regex(/^\d+\.\d+$/)
+    .meta({ description: 'The series `--kernel` names ("6.12"); the source must be of this series.' }),
+  path: z.string().default('').meta({
+    description: 'A kernel source tree or checkout (the folder holding its Makefile), used as it is.',
+  }),
+  tarball: z.string().default('').meta({
+    description:
+      'A linux-source tarball (e.g. /usr/src/linux-source-6.1.tar.xz), unpacked once under cacheDir.',
+  }),
+  debianSource: z.string().default('').meta({
+    description:
+      "A version of Debian's linux-source-<series> package: downloaded (apt-get download, not installed) and unpacked under cacheDir.",
+  }),
+  toolchain: z.string().min(1).meta({ description: 'The name of its entry in kernel.toolchains.' }),
+});
+
+/** Rust tools for one or more series: installed ones by path, or fetched into cacheDir by version. */
+const kernelToolchain = z.strictObject({
+  rustc: z.string().default('').meta({ description: 'An installed rustc (absolute path).' }),
+  debianRust: z.string().default('').meta({
+    description:
+      "A version of Debian's rustc-web (with its std, rust-src and cargo-web): downloaded and unpacked under cacheDir, never installed.",
+  }),
+  bindgen: z.string().default('').meta({ description: 'An installed bindgen (absolute path).' }),
+  bindgenCrate: z.string().default('').meta({
+    description: 'A bindgen-cli version from crates.io, `cargo install`ed under cacheDir.',
+  }),
+  clang: z.string().default('/usr/bin/clang').meta({ description: 'clang for bindgen and LLVM=1 builds.' }),
+  minRustc: z.string().default('').meta({
+    description: "Lowest rustc the series accept; empty: each tree's scripts/min-tool-version.sh.",
+  }),
+  minBindgen: z.string().default('').meta({
+    description: "Lowest bindgen the series accept; empty: each tree's scripts/min-tool-version.sh.",
+  }),
+});
+
 const kernelTree = z.strictObject({
   path: z
     .string()
@@ -53,6 +93,46 @@ const digestTarget = z.strictObject({
 
 const feed = z.strictObject({ url: z.string().url(), name: z.string().min(1) });
 
+/** Every tree names one source and a known toolchain, each toolchain one rustc and one bindgen, the default a tree. */
+function checkKernelTrees(
+  kernel: {
+    default: string;
+    trees: z.infer<typeof kernelSeriesTree>[];
+    toolchains: Record<string, z.infer<typeof kernelToolchain>>;
+  },
+  context: z.RefinementCtx,
+): void {
+  const issue = (path: (string | number)[], message: string) =>
+    context.addIssue({ code: 'custom', path, message });
+  const seen = new Set<string>();
+  kernel.trees.forEach((tree, index) => {
+    const sources = [tree.path, tree.tarball, tree.debianSource].filter(Boolean).length;
+    if (sources !== 1) issue(['trees', index], 'needs exactly one of path, tarball or debianSource');
+    if (!kernel.toolchains[tree.toolchain]) {
+      const names = Object.keys(kernel.toolchains).join(', ') || 'none';
+      issue(
+        ['trees', index, 'toolchain'],
+        `no toolchain "${tree.toolchain}" in kernel.toolchains (${names})`,
+      );
+    }
+    if (seen.has(tree.series)) issue(['trees', index, 'series'], `series ${tree.series} is listed twice`);
+    seen.add(tree.series);
+  });
+  for (const [name, toolchain] of Object.entries(kernel.toolchains)) {
+    if (!toolchain.rustc === !toolchain.debianRust)
+      issue(['toolchains', name], 'needs exactly one of rustc or debianRust');
+    if (!toolchain.bindgen === !toolchain.bindgenCrate) {
+      issue(['toolchains', name], 'needs exactly one of bindgen or bindgenCrate');
+    }
+  }
+  if (!seen.has(kernel.default)) {
+    issue(
+      ['default'],
+      `the default series ${kernel.default} is not in kernel.trees (${[...seen].join(', ')})`,
+    );
+  }
+}
+
 const settings = z.strictObject({
   logLevel: z.enum(logLevels).default('info').meta({ description: 'Log level (pino).' }),
   logFormat: z
@@ -78,15 +158,66 @@ const settings = z.strictObject({
     .prefault({}),
   kernel: z
     .strictObject({
+      default: z.string().default('6.12').meta({
+        description: 'The series `!build` uses without --kernel (one of kernel.trees).',
+      }),
+      trees: z
+        .array(kernelSeriesTree)
+        .default([
+          {
+            series: '6.12',
+            path: '',
+            tarball: '',
+            debianSource: '6.12.118-1~deb12u1',
+            toolchain: 'rust-1.96',
+          },
+          {
+            series: '6.1',
+            path: '',
+            tarball: '/usr/src/linux-source-6.1.tar.xz',
+            debianSource: '',
+            toolchain: 'debian-system',
+          },
+        ])
+        .meta({
+          description:
+            'The kernel series builds run against, each with exactly one of path, tarball or debianSource. Listing trees replaces this default list.',
+        }),
+      toolchains: z
+        .record(z.string(), kernelToolchain)
+        .default({
+          'debian-system': {
+            rustc: '/usr/bin/rustc',
+            debianRust: '',
+            bindgen: '/usr/bin/bindgen',
+            bindgenCrate: '',
+            clang: '/usr/bin/clang',
+            minRustc: '',
+            minBindgen: '',
+          },
+          'rust-1.96': {
+            rustc: '',
+            debianRust: '1.96.0+dfsg1-1~deb12u2',
+            bindgen: '',
+            bindgenCrate: '0.69.5',
+            clang: '/usr/bin/clang',
+            minRustc: '',
+            minBindgen: '',
+          },
+        })
+        .meta({
+          description:
+            'Toolchains by name, each with exactly one of rustc or debianRust and one of bindgen or bindgenCrate. Listing toolchains replaces this default set.',
+        }),
       src: z.string().default('').meta({
         description:
-          'The default kernel tree. Empty: the env var KERNEL_SRC, else the Debian linux-source-* tarball, unpacked under cacheDir.',
+          "One kernel tree to serve instead of kernel.trees (KERNEL_SRC), built with the toolchain kernel.trees names for its series, else the default series' toolchain.",
       }),
       extraTrees: z.array(kernelTree).default([]).meta({
-        description:
-          'More kernel trees to index side by side (e.g. a newer version); questions naming a version use it.',
+        description: 'More kernel trees to index for answers only (builds use kernel.trees).',
       }),
     })
+    .superRefine(checkKernelTrees)
     .prefault({}),
   jobs: z
     .strictObject({

@@ -6,13 +6,17 @@ import type { Config } from '../config/schema.ts';
 import { plural } from '../config/words.ts';
 import type { BootResult, bootModule } from './build/boot.ts';
 import type { buildModule, buildSample, ModuleBuild } from './build/build.ts';
+import { seriesHint } from './build/series-hint.ts';
 import type { BuildEnvironment, JobRequest, JobResult } from './contracts.ts';
 import type { checkConfig } from './doctor/check-config.ts';
 import type { ProcessContext } from './job-worker.ts';
+import type { PreparedTree } from './kernel/kernel-tree.ts';
 import type { TreeLookup } from './kernel/trees.ts';
 
 export interface KernelTools {
   tree(series: string | null, onWait: () => void): Promise<TreeLookup>;
+  /** The prepared trees of the other configured series, where a failed build's names are looked up. */
+  otherTrees(used: PreparedTree): Promise<PreparedTree[]>;
   buildModule: typeof buildModule;
   buildSample: typeof buildSample;
   bootModule: typeof bootModule;
@@ -69,7 +73,7 @@ export function createProcessor({ tools, limits }: ProcessorOptions) {
         fullLog: '',
       });
     }
-    const { tree } = lookup;
+    const { tree, bootLater } = lookup;
     treeKey = tree.key;
 
     if (request.kind === 'check-config') {
@@ -98,11 +102,18 @@ export function createProcessor({ tools, limits }: ProcessorOptions) {
         : await tools.buildSample(request.name, tree, buildOptions);
     try {
       const built = buildResult(build, context.signal);
+      if (build.outcome === 'compile-error' && request.kind === 'build') {
+        const others = await tools.otherTrees(tree);
+        const hint = await seriesHint(build.diagnostics, request.source, tree, others);
+        if (hint) return finish({ ...built, body: built.body ? `${hint}\n\n${built.body}` : hint });
+      }
       if (build.outcome !== 'success' || !request.boot) return finish(built);
       if (!tree.bzImage || !build.koPath) {
         return finish({
           ...built,
-          body: 'Not booted: this worker’s kernel tree was prepared without a kernel image.',
+          body: bootLater
+            ? `Not booted yet: the Linux ${tree.series} kernel image is still being built on this worker (a few minutes, once); the module builds already. Ask again with --boot in a few minutes.`
+            : 'Not booted: this worker’s kernel tree was prepared without a kernel image.',
         });
       }
       await context.progress({

@@ -1,19 +1,20 @@
 /**
- * `npm run provision [-- --kernel <src>] [--no-boot]`: finds the kernel source, prepares its Rust-enabled
- * tree and those of `kernel.extraTrees` (progress on stderr), and prints what it found. A second run
- * prints the cached trees at once.
+ * `npm run provision [-- --kernel <series>] [--no-boot]`: for every configured series (kernel.trees), or
+ * the one named, fetches its toolchain and source into the cache dir and prepares its Rust-enabled tree
+ * (progress on stderr), then prints what it found. A second run finds everything cached at once.
  */
 import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../config/logger.ts';
-import { findKernelSource } from './kernel/kernel-source.ts';
-import { type PreparedTree, prepareTree } from './kernel/kernel-tree.ts';
+import { kernelPlan } from './kernel/kernel-source.ts';
+import type { PreparedTree } from './kernel/kernel-tree.ts';
+import { provisionSeries } from './kernel/trees.ts';
 
 function report(tree: PreparedTree, cached: boolean, seconds: number): string {
   const { environment: env } = tree;
   return [
-    `kernel ${tree.kernelVersion} (series ${tree.series}) ${cached ? 'already prepared' : `prepared in ${seconds.toFixed(0)} s`}`,
-    `toolchain: ${env.rustc}, ${env.bindgen}, ${env.clang}`,
+    `kernel ${tree.kernelVersion} (series ${tree.series}) ${cached ? 'already prepared' : `fetched and prepared in ${seconds.toFixed(0)} s`}`,
+    `toolchain: "${tree.toolchain.name}": ${env.rustc}, ${env.bindgen}, ${env.clang}`,
     'make rustavailable:',
     ...tree.rustAvailable.split('\n').map((line) => `  ${line}`),
     `source:    ${tree.sourceDir}`,
@@ -37,30 +38,31 @@ async function main(): Promise<number> {
   }
   const { config } = loaded;
   const log = createLogger({ logLevel: 'warn', logFormat: config.logFormat }, { interactive: true });
-  const source = await findKernelSource({
-    src: values.kernel ?? config.kernel.src,
-    cacheDir: config.cacheDir,
-    log,
-  });
-  if (!source.ok) {
-    console.error(source.userMessage);
-    return 1;
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  if (!plan.ok) {
+    console.error(plan.failure.userText);
+    return 2;
   }
-  // The default tree, then the other configured versions (unless one source was named).
-  const sources = [source.path, ...(values.kernel ? [] : config.kernel.extraTrees.map((tree) => tree.path))];
+  const chosen = plan.value.series.filter((series) => !values.kernel || series.series === values.kernel);
+  if (chosen.length === 0) {
+    console.error(
+      `No series ${values.kernel} in kernel.trees (${plan.value.series.map((s) => s.series).join(', ')}).`,
+    );
+    return 2;
+  }
+  const onProgress = (text: string) => console.error(`… ${text}`);
   let failed = 0;
-  for (const path of sources) {
+  for (const series of chosen) {
     const started = Date.now();
-    const result = await prepareTree({
-      source: path,
+    const result = await provisionSeries(series, {
       cacheDir: config.cacheDir,
       log,
       boot: !values['no-boot'],
-      onProgress: (text) => console.error(`… ${text}`),
+      onProgress,
     });
     if (result.ok) console.log(report(result.tree, result.cached, (Date.now() - started) / 1000));
     else {
-      console.error(`${path}: ${result.userMessage}`);
+      console.error(result.userMessage);
       failed += 1;
     }
   }

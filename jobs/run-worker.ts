@@ -8,7 +8,7 @@ import { bootModule } from './build/boot.ts';
 import { buildModule, buildSample } from './build/build.ts';
 import { checkConfig } from './doctor/check-config.ts';
 import { type JobWorker, startJobWorker } from './job-worker.ts';
-import { findKernelSource } from './kernel/kernel-source.ts';
+import { type KernelPlan, kernelPlan } from './kernel/kernel-source.ts';
 import { KernelTrees } from './kernel/trees.ts';
 import { createProcessor, type KernelTools } from './processor.ts';
 import type { QueueLocation } from './queue/queue.ts';
@@ -23,6 +23,7 @@ export interface RunningWorker {
 export function kernelTools(trees: KernelTrees): KernelTools {
   return {
     tree: (series, onWait) => trees.get(series, onWait),
+    otherTrees: async (used) => (await trees.prepared()).filter((tree) => tree.series !== used.series),
     buildModule,
     buildSample,
     bootModule,
@@ -43,18 +44,19 @@ export interface RunWorkerOptions {
   tools?: KernelTools;
 }
 
+/** The configured series; a KERNEL_SRC that is no kernel tree is logged and leaves none to serve. */
+function servedSeries(config: Config, log: Logger): KernelPlan {
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  if (plan.ok) return plan.value;
+  log.error(plan.failure.logText);
+  return { defaultSeries: config.kernel.default, series: [] };
+}
+
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const { config, log } = options;
-  const trees = new KernelTrees(config.cacheDir, log);
-  if (config.jobs.prepareTreesAtStart) {
-    // In the background: the worker takes jobs at once; those needing a tree wait for it.
-    void (async () => {
-      const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
-      if (source.ok) trees.prepare(source.path);
-      else log.warn(source.userMessage);
-      for (const extra of config.kernel.extraTrees) trees.prepare(extra.path);
-    })();
-  }
+  const trees = new KernelTrees(servedSeries(config, log), config.cacheDir, log);
+  // In the background: the worker takes jobs at once; those needing a tree wait for it.
+  if (config.jobs.prepareTreesAtStart) trees.prepareAll();
   const jobWorker = await startJobWorker({
     ...options.location,
     concurrency: config.jobs.concurrency,
@@ -69,7 +71,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   });
   // A tree prepared in the background: requests from now on are about it.
   trees.onReady(() => void jobWorker.refreshTrees());
-  log.info({ queue: options.location.queueName, concurrency: config.jobs.concurrency }, 'job worker started');
+  log.info(
+    { queue: options.location.queueName, concurrency: config.jobs.concurrency, series: trees.series },
+    'job worker started',
+  );
   return {
     jobWorker,
     trees,

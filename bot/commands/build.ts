@@ -1,23 +1,20 @@
 /**
- * `!build [--boot] [--kernel 6.1]` with the module in a fenced code block or an attached .rs file: builds
+ * `!build [--boot] [--kernel 6.12]` with the module in a fenced code block or an attached .rs file: builds
  * it against a real Rust-enabled kernel tree (and boots it). Without code: a minimal module to start from.
  */
 
 import type { Result } from '../../config/result.ts';
-import { minimalModule } from '../../jobs/build/module-template.ts';
+import { minimalModule, TEMPLATE_DEFAULT_SERIES } from '../../jobs/build/module-template.ts';
 import { extractFencedCode, fenceLeftOpen, fetchTextAttachment } from '../chat/code-extract.ts';
 import { type RichMessage, textMessage } from '../chat/rich-message.ts';
 import { startJob } from '../job-follow/follow.ts';
 import { type Command, type CommandContext, ok } from './command.ts';
 import { parseJobOptions } from './job-options.ts';
 
-/** The series the template is for when the user names none: the one tree provisioned today. */
-const DEFAULT_SERIES = '6.1';
-
 function templateReply(series: string | null, prefix: string): RichMessage {
   return {
-    lead: `Here is a minimal Rust module for Linux ${series ?? DEFAULT_SERIES} to start from. Edit it, then send it back as ${prefix}build followed by the code in a fenced block (or attach it as a .rs file):`,
-    code: { language: 'rust', text: minimalModule(series ?? DEFAULT_SERIES) },
+    lead: `Here is a minimal Rust module for Linux ${series ?? TEMPLATE_DEFAULT_SERIES} to start from. Edit it, then send it back as ${prefix}build followed by the code in a fenced block (or attach it as a .rs file):`,
+    code: { language: 'rust', text: minimalModule(series ?? TEMPLATE_DEFAULT_SERIES) },
     details: [`${prefix}build --boot also loads it into a booted kernel and shows what it printed.`],
     sources: [],
   };
@@ -51,7 +48,7 @@ async function source(
 
 export const buildCommand: Command = {
   name: 'build',
-  usage: '[--boot] [--kernel 6.1] ```rust …```',
+  usage: '[--boot] [--kernel 6.12] ```rust …```',
   summary:
     'build your module (fenced code or an attached .rs) against a real kernel tree; --boot also loads it',
   takesCode: true,

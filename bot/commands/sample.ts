@@ -1,4 +1,4 @@
-/** `!sample <name> [--boot] [--kernel 6.1]`: builds (and boots) one of the kernel's own samples/rust modules. */
+/** `!sample <name> [--boot] [--kernel 6.12]`: builds (and boots) one of the kernel's own samples/rust modules. */
 import { textMessage } from '../chat/rich-message.ts';
 import { startJob } from '../job-follow/follow.ts';
 import { type Command, ok } from './command.ts';
@@ -6,7 +6,7 @@ import { parseJobOptions } from './job-options.ts';
 
 export const sampleCommand: Command = {
   name: 'sample',
-  usage: '<name> [--boot] [--kernel 6.1]',
+  usage: '<name> [--boot] [--kernel 6.12]',
   summary: 'build (and with --boot load) an in-tree Rust sample, e.g. rust_minimal',
   async run(context) {
     const options = parseJobOptions(context.args, true);

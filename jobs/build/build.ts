@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import type { BuildEnvironment } from '../contracts.ts';
 import type { PreparedTree } from '../kernel/kernel-tree.ts';
-import { makeArgs, makeEnv } from '../kernel/toolchain.ts';
+import { makeArgs, makeEnv, toolchainBinds } from '../kernel/toolchain.ts';
 import { describeExit } from '../sandbox/exit-status.ts';
 import { type LimitHit, runSandboxed, type SandboxLimits, type SandboxRun } from '../sandbox/sandbox.ts';
 import {
@@ -223,6 +223,7 @@ export async function buildModule(
     readOnly: [
       { host: tree.sourceDir, inside: '/kernel/src' },
       { host: tree.buildDir, inside: '/kernel/build' },
+      ...toolchainBinds(tree.toolchain),
     ],
     scratch: scratchDir,
     env: makeEnv(tree.toolchain),

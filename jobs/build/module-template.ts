@@ -1,8 +1,10 @@
 /**
  * A ready-to-edit minimal module for a kernel series, answered to a `!build` without code. The kernel
- * crate's API changes between versions (6.1 takes byte strings in `module!` and has no `authors`), so
- * each series gets the shape its samples/rust/rust_minimal.rs uses; the 6.1 one is built in the tests.
+ * crate's API changes between versions (6.1 takes byte strings in `module!`, 6.12 plain strings), so
+ * each series gets the shape its samples/rust/rust_minimal.rs uses; both are built in the tests.
  */
+
+import { compareVersions } from '../kernel/version.ts';
 
 const MODULE_6_1 = `// SPDX-License-Identifier: GPL-2.0
 
@@ -34,10 +36,13 @@ impl Drop for Hello {
 }
 `;
 
-/** Kernel series whose template has been built against that series' tree. */
-const TEMPLATES: Record<string, string> = { '6.1': MODULE_6_1 };
+/** The same for 6.12 and later: plain strings in `module!`. */
+const MODULE_6_12 = MODULE_6_1.replace(/\bb"/g, '"');
 
-/** The template for a series; other series get the 6.1 one, the only tree provisioned today. */
+/** The series the template is for when the user names none: the default of kernel.default. */
+export const TEMPLATE_DEFAULT_SERIES = '6.12';
+
+/** The template for a series: 6.1's for 6.1 and older, 6.12's for every newer one. */
 export function minimalModule(series: string): string {
-  return TEMPLATES[series] ?? MODULE_6_1;
+  return compareVersions(series, '6.1') <= 0 ? MODULE_6_1 : MODULE_6_12;
 }

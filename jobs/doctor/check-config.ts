@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import { plural } from '../../config/words.ts';
 import type { PreparedTree } from '../kernel/kernel-tree.ts';
-import { makeArgs, makeEnv } from '../kernel/toolchain.ts';
+import { makeArgs, makeEnv, toolchainBinds } from '../kernel/toolchain.ts';
 import { runSandboxed } from '../sandbox/sandbox.ts';
 import {
   type ConfigValues,
@@ -270,7 +270,7 @@ async function olddefconfig(
   const { limits } = check;
   const run = await runSandboxed({
     command: ['sh', '-c', script],
-    readOnly: [{ host: tree.sourceDir, inside: '/kernel/src' }],
+    readOnly: [{ host: tree.sourceDir, inside: '/kernel/src' }, ...toolchainBinds(tree.toolchain)],
     scratch,
     env: makeEnv(tree.toolchain),
     limits: {

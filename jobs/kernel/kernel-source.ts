@@ -1,87 +1,181 @@
 /**
- * Finds the default kernel source tree: the configured one (kernel.src / KERNEL_SRC), else the newest
- * Debian linux-source-* tarball, unpacked once under the cache dir. Unpacking goes to a temporary
- * folder that is renamed into place, so an interrupted run never leaves a half tree behind.
+ * The kernel series a deployment builds against, as configured (kernel.default, kernel.trees,
+ * kernel.toolchains, KERNEL_SRC), and their source trees: a tree used as it is, a tarball unpacked once
+ * under the cache dir, or a Debian linux-source package fetched first. Nothing is picked by what happens
+ * to lie in /usr/src: a second tarball there or a leftover tree never changes what a series means.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from '../../config/logger.ts';
+import type { Result } from '../../config/result.ts';
+import type { Config } from '../../config/schema.ts';
+import { fetchDebianKernelTarball, pathSafe, runTool } from './fetch.ts';
+import { makeOnce } from './lock.ts';
+import { type Toolchain, type ToolchainSpec, toolchainFor } from './toolchain.ts';
+import { kernelSeries } from './version.ts';
 
-const run = promisify(execFile);
+export type KernelConfig = Config['kernel'];
+type TreeSpec = KernelConfig['trees'][number];
 
-export type KernelSourceResult =
-  | { ok: true; path: string; unpacked: boolean }
-  | { ok: false; userMessage: string };
-
-export interface KernelSourceOptions {
-  /** An explicit tree (config kernel.src or KERNEL_SRC); empty to look for a Debian tarball. */
-  src: string;
-  cacheDir: string;
-  /** Where Debian puts linux-source-* tarballs. */
-  tarballDir?: string;
-  log: Logger;
+export interface SeriesPlan {
+  series: string;
+  /** Where the source tree is, or will be once unpacked: what the knowledge side can index too. */
+  sourceDir: string;
+  spec: TreeSpec;
+  toolchain: Toolchain;
+  toolchainSpec: ToolchainSpec;
 }
 
-/** linux-source-6.1.tar.xz -> [6, 1], for picking the newest. */
-function tarballVersion(name: string): number[] {
-  return (name.match(/linux-source-([\d.]+)\.tar/)?.[1] ?? '0').split('.').map(Number);
+export interface KernelPlan {
+  /** The series `!build` uses without --kernel. */
+  defaultSeries: string;
+  /** The default first, then as configured. */
+  series: SeriesPlan[];
 }
 
-function newerFirst(a: string, b: string): number {
-  const [va, vb] = [tarballVersion(a), tarballVersion(b)];
-  for (let i = 0; i < Math.max(va.length, vb.length); i++) {
-    const d = (vb[i] ?? 0) - (va[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-export async function findKernelSource(options: KernelSourceOptions): Promise<KernelSourceResult> {
-  const { src, cacheDir, log } = options;
-  if (src) {
-    if (existsSync(join(src, 'Makefile'))) return { ok: true, path: src, unpacked: false };
-    return {
-      ok: false,
-      userMessage: `The configured kernel tree ${src} has no Makefile; check kernel.src / KERNEL_SRC.`,
-    };
-  }
-  const tarballDir = options.tarballDir ?? '/usr/src';
-  const tarballs = existsSync(tarballDir)
-    ? (await readdir(tarballDir))
-        .filter((f) => /^linux-source-[\d.]+\.tar\.(xz|gz|bz2)$/.test(f))
-        .sort(newerFirst)
-    : [];
-  const tarball = tarballs[0];
-  if (!tarball) {
-    return {
-      ok: false,
-      userMessage:
-        "No kernel source tree found: set KERNEL_SRC to a kernel tree, or install Debian's linux-source-6.1 (scripts/bootstrap.sh does).",
-    };
-  }
-  const name = basename(tarball).replace(/\.tar\.\w+$/, '');
-  const kernels = join(cacheDir, 'kernels');
-  const target = join(kernels, name);
-  if (existsSync(join(target, 'Makefile'))) return { ok: true, path: target, unpacked: false };
-
-  const staging = join(kernels, `.${name}.unpacking-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  log.info({ tarball: join(tarballDir, tarball), target }, 'unpacking the kernel source (once, about 20 s)');
-  const started = Date.now();
+/** VERSION.PATCHLEVEL.SUBLEVEL from the top Makefile ("6.1.192"). */
+export function readKernelVersionSync(sourceDir: string): string | null {
   try {
-    await run('tar', ['-C', staging, '-xf', join(tarballDir, tarball)], { maxBuffer: 16 * 1024 * 1024 });
-    await rm(target, { recursive: true, force: true });
-    await rename(join(staging, name), target);
-  } catch (error) {
-    log.error({ err: error, tarball }, 'unpacking the kernel source failed');
-    return { ok: false, userMessage: `Could not unpack ${tarball}; see the log for details.` };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+    const makefile = readFileSync(join(sourceDir, 'Makefile'), 'utf8');
+    const field = (name: string) => makefile.match(new RegExp(`^${name}\\s*=\\s*(\\d+)`, 'm'))?.[1];
+    const parts = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL')];
+    return parts.every((part) => part !== undefined) ? parts.join('.') : null;
+  } catch {
+    return null;
   }
-  log.info({ target, seconds: (Date.now() - started) / 1000 }, 'kernel source unpacked');
-  return { ok: true, path: target, unpacked: true };
+}
+
+/** Where a tree spec's source is (a tarball's or package's unpacked under `<cacheDir>/kernels`). */
+function sourceDirOf(spec: TreeSpec, cacheDir: string): string {
+  if (spec.path) return spec.path;
+  if (spec.tarball) return join(cacheDir, 'kernels', basename(spec.tarball).replace(/\.tar\.\w+$/, ''));
+  return join(cacheDir, 'kernels', `linux-source-${spec.series}_${pathSafe(spec.debianSource)}`);
+}
+
+/**
+ * The configured series, their sources and toolchains. KERNEL_SRC (kernel.src) is the one tree to serve
+ * instead, built with the toolchain kernel.trees names for its series (else the default series').
+ */
+export function kernelPlan(kernel: KernelConfig, cacheDir: string): Result<KernelPlan> {
+  let trees = kernel.trees;
+  let defaultSeries = kernel.default;
+  if (kernel.src) {
+    const version = readKernelVersionSync(kernel.src);
+    if (!version) {
+      const text = `The configured kernel tree ${kernel.src} has no Makefile with a version; check kernel.src / KERNEL_SRC.`;
+      return { ok: false, failure: { userText: text, logText: text } };
+    }
+    const series = kernelSeries(version);
+    const toolchain =
+      trees.find((tree) => tree.series === series)?.toolchain ??
+      trees.find((tree) => tree.series === kernel.default)?.toolchain ??
+      '';
+    trees = [{ series, path: kernel.src, tarball: '', debianSource: '', toolchain }];
+    defaultSeries = series;
+  }
+  const ordered = [...trees].sort(
+    (a, b) => Number(b.series === defaultSeries) - Number(a.series === defaultSeries),
+  );
+  const series: SeriesPlan[] = [];
+  for (const spec of ordered) {
+    const toolchainSpec = kernel.toolchains[spec.toolchain];
+    if (!toolchainSpec) {
+      const text = `kernel.trees: series ${spec.series} names the toolchain "${spec.toolchain}", which kernel.toolchains does not have.`;
+      return { ok: false, failure: { userText: text, logText: text } };
+    }
+    series.push({
+      series: spec.series,
+      sourceDir: sourceDirOf(spec, cacheDir),
+      spec,
+      toolchain: toolchainFor(spec.toolchain, toolchainSpec, cacheDir),
+      toolchainSpec,
+    });
+  }
+  return { ok: true, value: { defaultSeries, series } };
+}
+
+/** Unpacks a tarball's top folder to `target`, once; the tail of tar's complaints goes to the log only. */
+async function unpackTarball(tarball: string, target: string, log: Logger): Promise<Result<void>> {
+  return makeOnce(
+    target,
+    async (staging) => {
+      log.info({ tarball, target }, 'unpacking the kernel source (once, about 20 s)');
+      const unpacked = await runTool({
+        command: 'tar',
+        args: ['-C', staging, '--strip-components=1', '-xf', tarball],
+      });
+      if (unpacked.ok) return unpacked;
+      log.error({ tarball, ...(unpacked.failure.detail as object) }, unpacked.failure.logText);
+      const text = `Could not unpack ${tarball}; the log has tar's last lines.`;
+      return { ok: false, failure: { ...unpacked.failure, userText: text } };
+    },
+    () => log.info({ target }, 'another process is unpacking this kernel source; waiting for it'),
+  );
+}
+
+/**
+ * The source tree of a configured series, unpacked (and for debianSource downloaded) when missing.
+ * `fetch: false` (the knowledge side at start-up) never downloads: a series whose package is not fetched
+ * yet is "not there".
+ */
+export async function ensureKernelSource(
+  plan: SeriesPlan,
+  options: { cacheDir: string; log: Logger; fetch: boolean },
+): Promise<Result<string>> {
+  const { spec, sourceDir } = plan;
+  const { cacheDir, log } = options;
+  const missing = (text: string): Result<string> => ({
+    ok: false,
+    failure: { userText: text, logText: text },
+  });
+  if (existsSync(join(sourceDir, 'Makefile'))) return { ok: true, value: sourceDir };
+  if (spec.path) return missing(`The kernel tree ${spec.path} (series ${spec.series}) has no Makefile.`);
+  let tarball = spec.tarball;
+  if (spec.debianSource) {
+    const dir = join(cacheDir, 'downloads', `linux-source-${spec.series}_${pathSafe(spec.debianSource)}`);
+    tarball = join(dir, `linux-source-${spec.series}.tar.xz`);
+    if (!existsSync(tarball)) {
+      if (!options.fetch)
+        return missing(`The Linux ${spec.series} source is not fetched yet (npm run provision).`);
+      log.info({ series: spec.series, version: spec.debianSource }, 'downloading the kernel source package');
+      const fetched = await fetchDebianKernelTarball(spec.series, spec.debianSource, dir, () =>
+        log.info(
+          { series: spec.series },
+          'another process is downloading this kernel source; waiting for it',
+        ),
+      );
+      if (!fetched.ok) return fetched;
+    }
+  }
+  if (!existsSync(tarball)) {
+    return missing(
+      `No ${tarball} for Linux ${spec.series}: install its Debian package (scripts/bootstrap.sh does) or change kernel.trees.`,
+    );
+  }
+  const unpacked = await unpackTarball(tarball, sourceDir, log);
+  return unpacked.ok ? { ok: true, value: sourceDir } : unpacked;
+}
+
+/**
+ * The source tree answers are indexed from: the default series', else the first configured series whose
+ * source is here already (nothing is downloaded for this).
+ */
+export async function findKernelSource(options: {
+  kernel: KernelConfig;
+  cacheDir: string;
+  log: Logger;
+}): Promise<{ ok: true; path: string; series: string } | { ok: false; userMessage: string }> {
+  const plan = kernelPlan(options.kernel, options.cacheDir);
+  if (!plan.ok) return { ok: false, userMessage: plan.failure.userText };
+  const reasons: string[] = [];
+  for (const series of plan.value.series) {
+    const source = await ensureKernelSource(series, {
+      cacheDir: options.cacheDir,
+      log: options.log,
+      fetch: false,
+    });
+    if (source.ok) return { ok: true, path: source.value, series: series.series };
+    reasons.push(source.failure.userText);
+  }
+  return { ok: false, userMessage: `No kernel source tree found. ${reasons.join(' ')}` };
 }

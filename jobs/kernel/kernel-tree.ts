@@ -10,13 +10,21 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, hostname } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../config/logger.ts';
 import type { BuildEnvironment } from '../contracts.ts';
-import { makeArgs, makeEnv, selectToolchain, type Toolchain, toolchainVersions } from './toolchain.ts';
+import { readKernelVersionSync } from './kernel-source.ts';
+import { acquireLock } from './lock.ts';
+import {
+  checkMinimums,
+  makeArgs,
+  makeEnv,
+  type Toolchain,
+  type ToolchainSpec,
+  toolchainVersions,
+} from './toolchain.ts';
 import { kernelSeries } from './version.ts';
 
 /** Tiny config plus Rust, loadable modules, the minimal Rust sample as a module, and what a boot needs. */
@@ -64,6 +72,10 @@ export type PrepareResult =
 
 export interface PrepareOptions {
   source: string;
+  /** The toolchain its series names in config (fetched already: jobs/kernel/toolchain.ts fetchToolchain). */
+  toolchain: Toolchain;
+  /** Minimums from config; empty ones are read from the tree's scripts/min-tool-version.sh. */
+  minimums?: Pick<ToolchainSpec, 'minRustc' | 'minBindgen'>;
   cacheDir: string;
   log: Logger;
   onProgress?: (text: string) => void;
@@ -81,19 +93,10 @@ interface Stamp extends Omit<PreparedTree, 'buildDir' | 'key'> {
 
 const STAMP = 'stamp.json';
 const BUILD = 'build';
-/** A lock older than this is from a crashed machine, not from a slow build. */
-const STALE_LOCK_MS = 2 * 60 * 60 * 1000;
 
 /** VERSION.PATCHLEVEL.SUBLEVEL from the top Makefile ("6.1.192"). */
 export async function readKernelVersion(sourceDir: string): Promise<string | null> {
-  try {
-    const makefile = await readFile(join(sourceDir, 'Makefile'), 'utf8');
-    const field = (name: string) => makefile.match(new RegExp(`^${name}\\s*=\\s*(\\d+)`, 'm'))?.[1];
-    const parts = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL')];
-    return parts.every((p) => p !== undefined) ? parts.join('.') : null;
-  } catch {
-    return null;
-  }
+  return readKernelVersionSync(sourceDir);
 }
 
 /** `6.1.192-<hash of source path, config fragment and tool versions>`. */
@@ -118,7 +121,13 @@ async function readStamp(dir: string, key: string): Promise<PreparedTree | null>
     const stamp = JSON.parse(await readFile(join(dir, STAMP), 'utf8')) as Stamp;
     if (stamp.format !== 1 || !existsSync(join(stamp.sourceDir, 'Makefile'))) return null;
     const { format: _format, configFragment: _fragment, preparedAt: _at, ...tree } = stamp;
-    return { ...tree, key, buildDir: join(dir, BUILD) };
+    // Stamps from before toolchains were configured name system tools only.
+    const toolchain = {
+      ...stamp.toolchain,
+      name: stamp.toolchain.name ?? 'debian-system',
+      prefixes: stamp.toolchain.prefixes ?? [],
+    };
+    return { ...tree, toolchain, key, buildDir: join(dir, BUILD) };
   } catch {
     return null;
   }
@@ -137,13 +146,18 @@ export async function listPreparedTrees(cacheDir: string): Promise<PreparedTree[
   return trees.sort((a, b) => b.kernelVersion.localeCompare(a.kernelVersion, 'en', { numeric: true }));
 }
 
-/** The tree for a series ("6.1"), or the default (newest, preferring bootable trees) when null. */
+/**
+ * The prepared tree of a source tree with a toolchain, preferring a bootable one: a tree in the cache
+ * from another source or toolchain (a leftover, another tarball) never stands in for it.
+ */
 export async function findPreparedTree(
   cacheDir: string,
-  series: string | null,
+  wanted: { sourceDir: string; toolchain: Pick<Toolchain, 'rustc'> },
 ): Promise<PreparedTree | null> {
-  const trees = (await listPreparedTrees(cacheDir)).filter((t) => series === null || t.series === series);
-  return trees.find((t) => t.bzImage !== null) ?? trees[0] ?? null;
+  const trees = (await listPreparedTrees(cacheDir)).filter(
+    (tree) => tree.sourceDir === wanted.sourceDir && tree.toolchain.rustc === wanted.toolchain.rustc,
+  );
+  return trees.find((tree) => tree.bzImage !== null) ?? trees[0] ?? null;
 }
 
 interface CommandRun {
@@ -189,59 +203,6 @@ function verdictText(output: string): string {
     .join('\n');
 }
 
-type LockRelease = () => Promise<void>;
-
-interface LockHolder {
-  pid: number;
-  host: string;
-}
-
-/** Whether the holder named in the lock file still runs (false when unreadable or older than any build). */
-async function lockHolderAlive(lockFile: string): Promise<boolean> {
-  try {
-    const [text, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
-    if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return false;
-    const holder = JSON.parse(text) as LockHolder;
-    // Another machine sharing the cache: only the age above can tell it crashed.
-    if (holder.host === hostname()) process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the pid exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Takes the tree's lock, waiting while a live process holds it. The lock file appears with its content
- * at once (written aside, then hard-linked), so a reader never mistakes a fresh lock for a broken one.
- */
-async function acquireLock(lockFile: string, onWait: () => void): Promise<LockRelease> {
-  const mine = `${lockFile}.${process.pid}`;
-  await writeFile(mine, JSON.stringify({ pid: process.pid, host: hostname() } satisfies LockHolder));
-  let waited = false;
-  try {
-    for (;;) {
-      try {
-        await link(mine, lockFile);
-        return () => rm(lockFile, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const seen = await readFile(lockFile, 'utf8').catch(() => '');
-      if (!(await lockHolderAlive(lockFile))) {
-        // Only remove the lock that was judged stale, not one a faster waiter just took.
-        if ((await readFile(lockFile, 'utf8').catch(() => '')) === seen) await rm(lockFile, { force: true });
-        continue;
-      }
-      if (!waited) onWait();
-      waited = true;
-      await sleep(2000);
-    }
-  } finally {
-    await rm(mine, { force: true });
-  }
-}
-
 async function sampleModules(buildDir: string): Promise<string[]> {
   const dir = join(buildDir, 'samples', 'rust');
   if (!existsSync(dir)) return [];
@@ -277,15 +238,23 @@ export async function prepareTree(options: PrepareOptions): Promise<PrepareResul
       userMessage: `${source} does not look like a kernel tree (no version in its Makefile).`,
     };
   }
-  const toolchain = selectToolchain(kernelVersion);
+  const { toolchain } = options;
   const versions = await toolchainVersions(toolchain);
   const missing = Object.entries(versions).filter(([, v]) => v === 'missing');
   if (missing.length > 0) {
     return {
       ok: false,
-      userMessage: `The toolchain for ${kernelVersion} is incomplete: ${missing.map(([tool]) => tool).join(', ')} not found (scripts/bootstrap.sh installs it).`,
+      userMessage: `The toolchain "${toolchain.name}" for ${kernelVersion} is incomplete: ${missing.map(([tool]) => tool).join(', ')} not found (npm run provision fetches it; scripts/bootstrap.sh installs the system tools).`,
     };
   }
+  const minimums = await checkMinimums(
+    source,
+    kernelVersion,
+    toolchain,
+    options.minimums ?? { minRustc: '', minBindgen: '' },
+    versions,
+  );
+  if (!minimums.ok) return { ok: false, userMessage: minimums.failure.userText };
   const configFragment = options.configFragment ?? CONFIG_FRAGMENT;
   const key = treeKey({ kernelVersion, sourceDir: source, configFragment, versions });
   const root = treesDir(cacheDir);

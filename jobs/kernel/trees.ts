@@ -1,56 +1,144 @@
 /**
- * The kernel trees a worker builds against: the configured sources are prepared in the background when
- * the worker starts, and a job that needs a tree still being prepared waits for it (and says so).
+ * The kernel trees a worker builds against: one per configured series (kernel.trees). When the worker
+ * starts, each series' toolchain and source are fetched and its tree prepared in the background, in two
+ * steps: first up to modules_prepare, so `!build` works within minutes of a fresh cache, then bzImage
+ * for boots. A job that needs a tree still being prepared waits for it and says so; a `--boot` asked for
+ * before the image exists is told it comes later.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../config/logger.ts';
-import { findPreparedTree, listPreparedTrees, type PreparedTree, prepareTree } from './kernel-tree.ts';
+import type { Result } from '../../config/result.ts';
+import { ensureKernelSource, type KernelPlan, type SeriesPlan } from './kernel-source.ts';
+import { findPreparedTree, type PreparedTree, type PrepareResult, prepareTree } from './kernel-tree.ts';
+import { fetchToolchain } from './toolchain.ts';
 import type { TreeKeys } from './tree-registry.ts';
 
 export type TreeLookup =
-  | { ok: true; tree: PreparedTree }
+  /** `bootLater`: the tree has no bzImage yet but one is being built. */
+  | { ok: true; tree: PreparedTree; bootLater: boolean }
   /** `ourFault`: no tree at all (worth a retry, maybe on another worker) rather than an unknown series. */
   | { ok: false; userMessage: string; ourFault: boolean };
 
+/** Fetches a series' toolchain and source (at once, both take a while on a fresh cache). */
+export async function fetchSeries(
+  plan: SeriesPlan,
+  options: { cacheDir: string; log: Logger; onProgress?: (text: string) => void },
+): Promise<Result<string>> {
+  const wait = (what: string) => () =>
+    options.onProgress?.(`another process is fetching ${what}; waiting for it`);
+  const missing = [join(plan.sourceDir, 'Makefile'), ...plan.toolchain.prefixes].some(
+    (path) => !existsSync(path),
+  );
+  if (missing) {
+    options.onProgress?.(
+      `Linux ${plan.series}: fetching toolchain "${plan.toolchain.name}" and the source (once)`,
+    );
+  }
+  const [toolchain, source] = await Promise.all([
+    fetchToolchain(plan.toolchainSpec, options.cacheDir, wait(`toolchain ${plan.toolchain.name}`)),
+    ensureKernelSource(plan, { cacheDir: options.cacheDir, log: options.log, fetch: true }),
+  ]);
+  if (!toolchain.ok) {
+    options.log.error(
+      { series: plan.series, ...(toolchain.failure.detail as object) },
+      toolchain.failure.logText,
+    );
+    return toolchain;
+  }
+  return source;
+}
+
+/** Fetches a series and prepares its tree: what `npm run provision`, the bench and the tests share. */
+export async function provisionSeries(
+  plan: SeriesPlan,
+  options: { cacheDir: string; log: Logger; boot?: boolean; onProgress?: (text: string) => void },
+): Promise<PrepareResult> {
+  const source = await fetchSeries(plan, options);
+  if (!source.ok) return { ok: false, userMessage: `Linux ${plan.series}: ${source.failure.userText}` };
+  return prepareTree({
+    ...options,
+    source: source.value,
+    toolchain: plan.toolchain,
+    minimums: plan.toolchainSpec,
+  });
+}
+
 export class KernelTrees {
+  readonly #plan: KernelPlan;
   readonly #cacheDir: string;
   readonly #log: Logger;
   readonly #preparing = new Set<Promise<unknown>>();
   readonly #onReady: (() => void)[] = [];
+  /** Resolved (and replaced) whenever a tree becomes ready, for get() waiting on one. */
+  #ready = Promise.withResolvers<void>();
 
-  constructor(cacheDir: string, log: Logger) {
+  constructor(plan: KernelPlan, cacheDir: string, log: Logger) {
+    this.#plan = plan;
     this.#cacheDir = cacheDir;
     this.#log = log;
   }
 
-  /** Starts preparing a source tree (cached trees are found at once); progress goes to the log. */
-  prepare(source: string): void {
-    const preparation = prepareTree({ source, cacheDir: this.#cacheDir, log: this.#log })
-      .then((result) => {
-        if (result.ok) {
-          this.#log.info({ key: result.tree.key, cached: result.cached }, 'kernel tree ready');
-          for (const listener of this.#onReady) listener();
-        } else this.#log.error({ source }, result.userMessage);
-      })
-      .catch((error: unknown) => this.#log.error({ err: error, source }, 'kernel tree preparation crashed'))
-      .finally(() => this.#preparing.delete(preparation));
-    this.#preparing.add(preparation);
+  /** The series served, the default first. */
+  get series(): string[] {
+    return this.#plan.series.map((plan) => plan.series);
   }
 
-  /** Called whenever a preparation started by prepare() has a tree ready. */
+  /**
+   * Starts fetching and preparing every configured series (cached ones are found at once): build-only
+   * first, then with bzImage; progress goes to the log.
+   */
+  prepareAll(): void {
+    for (const plan of this.#plan.series) this.#track(this.#prepare(plan));
+  }
+
+  async #prepare(plan: SeriesPlan): Promise<void> {
+    const { series } = plan;
+    for (const boot of [false, true]) {
+      const result = await provisionSeries(plan, { cacheDir: this.#cacheDir, log: this.#log, boot });
+      if (!result.ok) {
+        this.#log.error({ series }, result.userMessage);
+        return;
+      }
+      this.#log.info({ series, key: result.tree.key, cached: result.cached, boot }, 'kernel tree ready');
+      this.#ready.resolve();
+      this.#ready = Promise.withResolvers<void>();
+      for (const listener of this.#onReady) listener();
+    }
+  }
+
+  #track(preparation: Promise<void>): void {
+    const tracked = preparation
+      .catch((error: unknown) => this.#log.error({ err: error }, 'kernel tree preparation crashed'))
+      .finally(() => this.#preparing.delete(tracked));
+    this.#preparing.add(tracked);
+  }
+
+  /** Called whenever a tree (build-only or bootable) becomes ready. */
   onReady(listener: () => void): void {
     this.#onReady.push(listener);
+  }
+
+  #find(plan: SeriesPlan): Promise<PreparedTree | null> {
+    return findPreparedTree(this.#cacheDir, plan);
   }
 
   /** The key of the tree each label resolves to now, as get() would resolve it: "default" and each series. */
   async keys(): Promise<TreeKeys> {
     const keys: TreeKeys = {};
-    const fallback = await findPreparedTree(this.#cacheDir, null);
-    if (fallback) keys.default = fallback.key;
-    for (const series of new Set((await listPreparedTrees(this.#cacheDir)).map((t) => t.series))) {
-      const tree = await findPreparedTree(this.#cacheDir, series);
-      if (tree) keys[series] = tree.key;
+    for (const plan of this.#plan.series) {
+      const tree = await this.#find(plan);
+      if (!tree) continue;
+      keys[plan.series] = tree.key;
+      if (plan.series === this.#plan.defaultSeries) keys.default = tree.key;
     }
     return keys;
+  }
+
+  /** The prepared trees of the configured series (the default first), for other series' API look-ups. */
+  async prepared(): Promise<PreparedTree[]> {
+    const trees = await Promise.all(this.#plan.series.map((plan) => this.#find(plan)));
+    return trees.filter((tree) => tree !== null);
   }
 
   /** Settles when no preparation is running. */
@@ -58,26 +146,37 @@ export class KernelTrees {
     while (this.#preparing.size > 0) await Promise.allSettled([...this.#preparing]);
   }
 
-  /** The tree for a series ("6.1") or the default one; waits (calling `onWait` once) while trees are prepared. */
+  /** Whether trees are still being fetched or prepared (a boot image may come later). */
+  get preparing(): boolean {
+    return this.#preparing.size > 0;
+  }
+
+  /**
+   * The tree for a series ("6.1"), or the default series' when null; waits (calling `onWait` once) while
+   * a tree that is not there yet is prepared.
+   */
   async get(series: string | null, onWait: () => void): Promise<TreeLookup> {
-    let tree = await findPreparedTree(this.#cacheDir, series);
-    if (!tree && this.#preparing.size > 0) {
-      onWait();
-      await this.settled();
-      tree = await findPreparedTree(this.#cacheDir, series);
-    }
-    if (tree) return { ok: true, tree };
-    const available = [...new Set((await listPreparedTrees(this.#cacheDir)).map((t) => t.series))];
-    if (series && available.length > 0) {
+    const wanted = series ?? this.#plan.defaultSeries;
+    const plan = this.#plan.series.find((candidate) => candidate.series === wanted);
+    if (!plan) {
       return {
         ok: false,
-        userMessage: `I have no Linux ${series} tree; I can build against ${available.join(', ')} (--kernel ${available[0]}).`,
+        userMessage: `I have no Linux ${wanted} tree; I can build against ${this.series.join(', ')} (--kernel ${this.series[0]}).`,
         ourFault: false,
       };
     }
+    let tree = await this.#find(plan);
+    if (!tree && this.preparing) {
+      onWait();
+      while (!tree && this.preparing) {
+        await Promise.race([this.#ready.promise, this.settled()]);
+        tree = await this.#find(plan);
+      }
+    }
+    if (tree) return { ok: true, tree, bootLater: tree.bzImage === null && this.preparing };
     return {
       ok: false,
-      userMessage: 'No kernel tree is prepared on this worker yet; its operator runs `npm run provision`.',
+      userMessage: `The Linux ${wanted} tree is not prepared on this worker yet; its operator runs \`npm run provision\`.`,
       ourFault: true,
     };
   }

@@ -1,16 +1,18 @@
 /**
- * The project's prepared kernel tree for tests that build real modules: prepared with the default config's
- * cache dir (so `npm run provision`, CI and every test file share it), paid for once, then instant.
+ * The project's prepared kernel trees for tests that build real modules, one per configured series (6.12,
+ * the default, and 6.1): fetched and prepared with the default config's cache dir (so `npm run provision`, CI and
+ * every test file share them), paid for once, then instant.
  */
 import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../config/logger.ts';
 import type { Config } from '../../config/schema.ts';
-import { findKernelSource } from '../../jobs/kernel/kernel-source.ts';
-import { type PreparedTree, prepareTree } from '../../jobs/kernel/kernel-tree.ts';
+import { kernelPlan } from '../../jobs/kernel/kernel-source.ts';
+import type { PreparedTree } from '../../jobs/kernel/kernel-tree.ts';
+import { provisionSeries } from '../../jobs/kernel/trees.ts';
 
-let prepared: Promise<PreparedTree> | null = null;
+const prepared = new Map<string, Promise<PreparedTree>>();
 
 export function defaultConfig(): Config {
   const loaded = loadConfig();
@@ -18,13 +20,14 @@ export function defaultConfig(): Config {
   return loaded.config;
 }
 
-async function prepare(): Promise<PreparedTree> {
+async function prepare(series: string): Promise<PreparedTree> {
   const config = defaultConfig();
   const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
-  const source = await findKernelSource({ src: config.kernel.src, cacheDir: config.cacheDir, log });
-  if (!source.ok) throw new Error(source.userMessage);
-  const result = await prepareTree({
-    source: source.path,
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  if (!plan.ok) throw new Error(plan.failure.userText);
+  const chosen = plan.value.series.find((candidate) => candidate.series === series);
+  if (!chosen) throw new Error(`no series ${series} in kernel.trees`);
+  const result = await provisionSeries(chosen, {
     cacheDir: config.cacheDir,
     log,
     onProgress: (text) => process.stderr.write(`[prepared-tree] ${text}\n`),
@@ -33,9 +36,17 @@ async function prepare(): Promise<PreparedTree> {
   return result.tree;
 }
 
-export function preparedTree(): Promise<PreparedTree> {
-  prepared ??= prepare();
-  return prepared;
+/**
+ * The prepared tree of a series: 6.1 unless named, the series most tests' modules are written for (the
+ * configured default, 6.12, is named by the tests about it).
+ */
+export function preparedTree(series = '6.1'): Promise<PreparedTree> {
+  let tree = prepared.get(series);
+  if (!tree) {
+    tree = prepare(series);
+    prepared.set(series, tree);
+  }
+  return tree;
 }
 
 /**

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { kernelPlan } from '../../jobs/kernel/kernel-source.ts';
 import { CONFIG_FRAGMENT, type PreparedTree, treeKey } from '../../jobs/kernel/kernel-tree.ts';
 import { KernelTrees } from '../../jobs/kernel/trees.ts';
 import { refusalText } from '../../jobs/queue/limits.ts';
@@ -352,7 +353,9 @@ test('an infrastructure failure is retried, and the user gets the one result of 
   const location = uniqueLocation(redis.url);
   const queue = await openQueue(location, config);
   opened.push(queue);
-  const real = kernelTools(new KernelTrees(config.cacheDir, log));
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  assert.ok(plan.ok);
+  const real = kernelTools(new KernelTrees(plan.value, config.cacheDir, log));
   let lookups = 0;
   workers.push(
     await startWorker(location, config, {

@@ -13,10 +13,13 @@ import {
   readKernelVersion,
   treeKey,
 } from '../../jobs/kernel/kernel-tree.ts';
-import { selectToolchain, toolchainVersions } from '../../jobs/kernel/toolchain.ts';
+import { toolchainFor, toolchainVersions } from '../../jobs/kernel/toolchain.ts';
 import { defaultConfig, preparedTree } from '../helpers/prepared-tree.ts';
 
 const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
+const config = defaultConfig();
+/** The toolchain 6.1 is configured with: Debian's installed rustc 1.63 and bindgen 0.60. */
+const system = toolchainFor('debian-system', config.kernel.toolchains['debian-system']!, config.cacheDir);
 const work = mkdtempSync(join(tmpdir(), 'rfl-tree-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -35,7 +38,7 @@ async function keyFor(source: string): Promise<string> {
     kernelVersion: '6.1.7',
     sourceDir: source,
     configFragment: CONFIG_FRAGMENT,
-    versions: await toolchainVersions(selectToolchain('6.1.7')),
+    versions: await toolchainVersions(system),
   });
 }
 
@@ -53,13 +56,18 @@ test('the real tree is prepared once, with versions, the rustavailable verdict a
 test('a second prepareTree returns the cached tree without running make', async () => {
   const tree = await preparedTree();
   const started = Date.now();
-  const again = await prepareTree({ source: tree.sourceDir, cacheDir: defaultConfig().cacheDir, log });
+  const again = await prepareTree({
+    source: tree.sourceDir,
+    toolchain: tree.toolchain,
+    cacheDir: config.cacheDir,
+    log,
+  });
   assert.ok(again.ok);
   assert.equal(again.cached, true);
   assert.equal(again.tree.key, tree.key);
   assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
-  assert.equal((await findPreparedTree(defaultConfig().cacheDir, '6.1'))?.series, '6.1');
-  assert.equal(await findPreparedTree(defaultConfig().cacheDir, '9.9'), null);
+  assert.equal((await findPreparedTree(config.cacheDir, tree))?.key, tree.key);
+  assert.equal(await findPreparedTree(config.cacheDir, { ...tree, sourceDir: '/elsewhere' }), null);
 });
 
 test('the cache key follows the kernel version, source, config fragment and toolchain versions', () => {
@@ -83,7 +91,7 @@ test('an interrupted (stamp-less) or staging tree is never used', async () => {
   mkdirSync(join(cacheDir, 'trees', key, 'build'), { recursive: true });
   mkdirSync(join(cacheDir, 'trees', `${key}.staging`, 'build'), { recursive: true });
   assert.deepEqual(await listPreparedTrees(cacheDir), []);
-  assert.equal(await findPreparedTree(cacheDir, null), null);
+  assert.equal(await findPreparedTree(cacheDir, { sourceDir: source, toolchain: system }), null);
   assert.equal(await readKernelVersion(source), '6.1.7');
 });
 
@@ -97,7 +105,7 @@ test('a failed preparation names the step, keeps the verdict and leaves no stamp
     join(cacheDir, 'trees', `${key}.lock`),
     JSON.stringify({ pid: 2 ** 22 + 1, host: hostname() }),
   );
-  const result = await prepareTree({ source, cacheDir, log });
+  const result = await prepareTree({ source, toolchain: system, cacheDir, log });
   assert.equal(result.ok, false);
   assert.match(result.ok ? '' : result.userMessage, /failed at make rustavailable[\s\S]*too old/);
   assert.equal(existsSync(join(cacheDir, 'trees', `${key}.lock`)), false);
@@ -112,10 +120,17 @@ test('a second caller waits for the one holding the lock and then uses its tree'
   mkdirSync(trees, { recursive: true });
   writeFileSync(join(trees, `${key}.lock`), JSON.stringify({ pid: process.pid, host: hostname() }));
   const progress: string[] = [];
-  const waiting = prepareTree({ source, cacheDir, log, boot: false, onProgress: (t) => progress.push(t) });
+  const waiting = prepareTree({
+    source,
+    toolchain: system,
+    cacheDir,
+    log,
+    boot: false,
+    onProgress: (t) => progress.push(t),
+  });
   await new Promise((done) => setTimeout(done, 300));
   // The "other worker" finishes: a complete tree with its stamp, then the lock goes.
-  const environment = { kernelVersion: '6.1.7', ...(await toolchainVersions(selectToolchain('6.1.7'))) };
+  const environment = { kernelVersion: '6.1.7', ...(await toolchainVersions(system)) };
   mkdirSync(join(trees, key, 'build'), { recursive: true });
   writeFileSync(
     join(trees, key, 'stamp.json'),
@@ -125,7 +140,7 @@ test('a second caller waits for the one holding the lock and then uses its tree'
       kernelVersion: '6.1.7',
       series: '6.1',
       environment,
-      toolchain: selectToolchain('6.1.7'),
+      toolchain: system,
       rustAvailable: 'Rust is available!',
       bzImage: null,
       sampleModules: [],
