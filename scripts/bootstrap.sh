@@ -2,8 +2,9 @@
 # Makes a fresh machine (Debian 12) ready to run the bot and its tests, idempotently:
 #   1. Debian packages the project needs (apt-get, when missing);
 #   2. npm packages from package-lock.json, including Node 24 itself (when the lock changed).
-# The kernel source tree and a local Redis are set up by the program itself at start
-# (jobs/kernel/kernel-source.ts, jobs/queue/local-redis.ts), so that operators get the same behaviour.
+# The kernel trees (6.12's source, rustc 1.96 and bindgen fetched into the cache dir; 6.1's tarball
+# unpacked there) and a local Redis are set up by the program itself (npm run provision, or a worker at
+# start: jobs/kernel/, jobs/queue/local-redis.ts), so that operators get the same behaviour.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +12,14 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 packages=(
   redis-server      # job queue, dedup records, rate limits
-  linux-source-6.1  # the default kernel tree: docs to index, a tree to build against
+  linux-source-6.1  # the 6.1 kernel tree: docs to index, a tree to build against
   xz-utils          # to unpack it
-  # building Rust kernel modules (6.1 wants these exact Debian toolchain versions; see jobs/kernel/toolchain.ts)
+  # building Rust kernel modules: 6.1 wants these Debian toolchain versions (kernel.toolchains debian-system)
   rustc rust-src bindgen clang lld llvm libclang-dev
+  # what 6.12's rustc-web 1.96 and cargo-web link; they themselves are only downloaded and unpacked into
+  # the cache dir: installing rustc-web would remove the rustc above, and linux-source-6.12 would put a
+  # second tarball into /usr/src
+  libllvm22 libgit2-1.5
   make gcc flex bison bc libelf-dev libssl-dev cpio
   qemu-system-x86 busybox-static  # booting a built module
   bubblewrap                      # the sandbox for untrusted code

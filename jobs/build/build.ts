@@ -158,6 +158,15 @@ const CRASH_HINT =
   '(of expressions, types or macro calls) overflowing the compiler’s stack. Simplifying that part usually ' +
   'avoids it; the full log has what the compiler printed.';
 
+/** modpost's word on a kernel symbol it could not check without Module.symvers (one, or how many more). */
+function uncheckedSymbol(block: DiagnosticBlock): boolean {
+  const { severity, message } = block;
+  return (
+    severity === 'warning' &&
+    (message.endsWith('] undefined!') || message.includes('unresolved symbol warnings'))
+  );
+}
+
 /** A result for a build that never ran; callers fill in outcome, message and the like. */
 function notBuilt(
   moduleName: string,
@@ -210,6 +219,10 @@ export async function buildModule(
   await writeFile(join(scratchDir, 'Kbuild'), `obj-m := ${name}.o\n`);
   options.onProgress?.(`building ${fileName} against Linux ${tree.kernelVersion}`);
 
+  // Module.symvers comes with the kernel image: a build-only tree (a fresh worker serving builds while
+  // its bzImage is still being made) has none, and modpost would fail on every kernel symbol. There the
+  // compiler checks the code as ever; only the symbol check is off, and its warnings are not the user's.
+  const symbolsKnown = existsSync(join(tree.buildDir, 'Module.symvers'));
   const run = await runSandboxed({
     command: [
       'make',
@@ -217,6 +230,7 @@ export async function buildModule(
       '/kernel/src',
       'O=/kernel/build',
       ...makeArgs(tree.toolchain),
+      ...(symbolsKnown ? [] : ['KBUILD_MODPOST_WARN=1']),
       'M=/work',
       'modules',
     ],
@@ -231,7 +245,7 @@ export async function buildModule(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const log = displayText(run.output);
-  const diagnostics = parseDiagnostics(run.output);
+  const diagnostics = parseDiagnostics(run.output).filter((block) => symbolsKnown || !uncheckedSymbol(block));
   const excerpt = firstErrors(diagnostics, options.maxErrorChars ?? 1500);
   const koPath = join(scratchDir, `${name}.ko`);
   const built = run.exitCode === 0 && existsSync(koPath);

@@ -5,7 +5,8 @@
  * toolchain in config, and a toolchain too old for it is refused at provisioning.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -115,6 +116,28 @@ test('!sample rust_minimal --boot works on 6.1 too', async () => {
   const result = await run({ kind: 'sample', name: 'rust_minimal', boot: true, kernel: '6.1' });
   assert.equal(result.outcome, 'success', result.summary + result.body);
   assert.match(result.body, /Rust minimal sample \(exit\)/);
+});
+
+test('while 6.12’s kernel image is still being built, !build works and --boot says it comes later', async () => {
+  // The tree as a fresh worker has it first: modules_prepare done, no bzImage and no Module.symvers yet.
+  const buildDir = join(work, 'build-only');
+  execFileSync('cp', ['-al', tree612.buildDir, buildDir]);
+  rmSync(join(buildDir, 'Module.symvers'));
+  const buildOnly = { ...tree612, buildDir, bzImage: null };
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  assert.ok(plan.ok);
+  const real = kernelTools(new KernelTrees(plan.value, config.cacheDir, log));
+  const process = createProcessor({
+    tools: { ...real, tree: async () => ({ ok: true, tree: buildOnly, bootLater: true }) },
+    limits: { ...config.jobs, buildTimeoutSeconds: 120 },
+  });
+  const context = { jobId: 'early', signal: new AbortController().signal, progress: async () => {} };
+  const built = await process(build(sample(tree612)), context);
+  assert.equal(built.outcome, 'success', built.summary + built.body);
+  assert.match(built.summary, /^✅ built rust_minimal\.ko — Linux 6\.12/);
+  assert.equal(built.warnings, 0, 'modpost’s unchecked symbols are not the user’s warnings');
+  const boot = await process(build(sample(tree612), { boot: true }), context);
+  assert.match(boot.body, /^Not booted yet: the Linux 6\.12 kernel image is still being built/);
 });
 
 /** A 7.1 tree (no real kernel: only its version and its scripts/min-tool-version.sh) and fake tools. */
