@@ -31,7 +31,7 @@ import { runTerminalChat } from './adapters/terminal/terminal.ts';
 import { type DocSection, docSections } from './digest/compose.ts';
 import { type DigestSenders, DigestService } from './digest/service.ts';
 import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from './dispatch/chat-ledger.ts';
-import { createDispatcher } from './dispatch/dispatcher.ts';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from './dispatch/dispatcher.ts';
 import { createRouter, type Router } from './dispatch/router.ts';
 import { type ReadinessCheck, startOpsServer } from './ops-server.ts';
 
@@ -146,6 +146,38 @@ function digestService(
   });
 }
 
+/** The dispatcher one platform's adapter enters through. */
+function dispatcherFor(
+  platform: DispatcherOptions['platform'],
+  parts: Pick<DispatcherOptions, 'router' | 'ledger' | 'userMessagesPerMinute' | 'onReaction'>,
+  config: Config,
+  services: Services,
+  log: Logger,
+): Dispatcher {
+  return createDispatcher({
+    ...parts,
+    platform,
+    editWindowMs: config.chat.editWindowSeconds * 1000,
+    log: log.child({ platform }),
+    jobs: services.jobQueue,
+    activity: services.activity,
+  });
+}
+
+/**
+ * The terminal's: an in-memory ledger (the operator's conversation lasts as long as the process, and its
+ * message ids start again each run), and no rate limit: the terminal's one user is the operator, who
+ * owns the machine, and a piped script of questions must get every answer, not a note and silence.
+ */
+function terminalDispatcher(router: Router, config: Config, services: Services, log: Logger): Dispatcher {
+  const parts = {
+    router,
+    ledger: new MemoryChatLedger(),
+    userMessagesPerMinute: Number.POSITIVE_INFINITY,
+  };
+  return dispatcherFor('terminal', parts, config, services, log);
+}
+
 /** The Matrix and Discord connections the config names: how to stop each, and their senders. */
 async function connectRooms(
   config: Config,
@@ -169,20 +201,21 @@ async function connectRooms(
     if (config.matrix.homeserverUrl || config.discord.token)
       log.warn('no Redis: a restart forgets which messages were answered, and may answer some again');
   }
-  const dispatcherFor = (platform: 'matrix' | 'discord') =>
-    createDispatcher({
-      router,
-      ledger,
+  const roomDispatcher = (platform: 'matrix' | 'discord') =>
+    dispatcherFor(
       platform,
-      userMessagesPerMinute: config.chat.userMessagesPerMinute,
-      editWindowMs: config.chat.editWindowSeconds * 1000,
-      log: log.child({ platform }),
-      jobs: services.jobQueue,
-      activity: services.activity,
-      onReaction: async (messageId, userId, emoji) => {
-        if (digest && emoji.startsWith('✅')) await digest.approved(platform, messageId, userId, senders);
+      {
+        router,
+        ledger,
+        userMessagesPerMinute: config.chat.userMessagesPerMinute,
+        onReaction: async (messageId, userId, emoji) => {
+          if (digest && emoji.startsWith('✅')) await digest.approved(platform, messageId, userId, senders);
+        },
       },
-    });
+      config,
+      services,
+      log,
+    );
   const stops: (() => Promise<void>)[] = [];
   const { matrix, discord } = config;
   if (matrix.homeserverUrl) {
@@ -193,7 +226,7 @@ async function connectRooms(
       ...(matrix.password ? { password: matrix.password } : {}),
       stateDir: join(config.cacheDir, 'matrix'),
       allowlist: matrix.allowlist,
-      dispatcher: dispatcherFor('matrix'),
+      dispatcher: roomDispatcher('matrix'),
       log,
       ...(matrix.encryption ? { encryption: {} } : {}),
       catchUpMs: config.chat.catchUpMinutes * 60_000,
@@ -210,7 +243,7 @@ async function connectRooms(
         token: discord.token,
         applicationId: discord.applicationId,
         guildIds: discord.guildIds,
-        dispatcher: dispatcherFor('discord'),
+        dispatcher: roomDispatcher('discord'),
         commandPrefix: config.chat.commandPrefix,
         log,
       });
@@ -237,9 +270,9 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
     process.stdout.write(
       `rfl-onboard — ask about Rust in the Linux kernel; !help for commands. Log: ${logFile}\n`,
     );
-  const { promise: router, resolve, reject } = Promise.withResolvers<Router>();
+  const { promise: dispatcher, resolve, reject } = Promise.withResolvers<Dispatcher>();
   const terminal = runTerminalChat({
-    router,
+    dispatcher,
     input: process.stdin,
     output: process.stdout,
     isTTY: interactive,
@@ -251,7 +284,7 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
   let stops: (() => Promise<void>)[] = [];
   try {
     const ready = await createBotRouter(config, services, log, (text) => terminal.status(text));
-    resolve(ready.router);
+    resolve(terminalDispatcher(ready.router, config, services, log));
     terminal.status(null);
     ({ stops } = await connectRooms(config, ready.router, services, ready.digest, log));
   } catch (error) {
@@ -285,7 +318,6 @@ async function serve(config: Config, embeddedWorker: boolean): Promise<number> {
     stops.push(async () => unregister());
   }
   const ops = await startOpsServer({ port: config.ops.port, host: config.ops.host, checks, log });
-  log.info({ port: ops.port }, 'ops endpoints: /healthz /readyz /metrics');
   log.info('serving; SIGTERM or SIGINT stops');
   const signal = await new Promise<string>((resolveSignal) => {
     process.once('SIGTERM', () => resolveSignal('SIGTERM'));

@@ -8,26 +8,24 @@
 import type { Logger } from '../../config/logger.ts';
 import { metrics } from '../../config/metrics.ts';
 import type { ActivityLog } from '../../jobs/activity.ts';
-import type {
-  MessageEditor,
-  MessageRef,
-  MessageRemover,
-  MessageSender,
-  SendOptions,
-} from '../chat/capabilities.ts';
-import type { ConversationRef, IncomingMessage } from '../chat/message.ts';
-import { type RichMessage, textMessage } from '../chat/rich-message.ts';
-import type { JobObligations, JobQueueClient, Replies } from '../job-follow/chat-jobs.ts';
+import type { MessageRef } from '../chat/capabilities.ts';
+import type { IncomingMessage } from '../chat/message.ts';
+import { textMessage } from '../chat/rich-message.ts';
+import type { JobObligations, JobQueueClient } from '../job-follow/chat-jobs.ts';
 import { resumeJob } from '../job-follow/follow.ts';
 import { type ChatLedger, type Rating, type ReplyRecord, ratingOfEmoji } from './chat-ledger.ts';
-import type { ChatSurface, Router } from './router.ts';
+import { type ChatSurface, openReplyChannel } from './reply-channel.ts';
+import type { Router } from './router.ts';
 
 export interface DispatcherOptions {
   router: Pick<Router, 'handle' | 'isForBot'>;
   ledger: ChatLedger;
-  /** `matrix`, `discord`: keys in the ledger are per platform. */
+  /** `terminal`, `matrix`, `discord`: keys in the ledger are per platform. */
   platform: ChatSurface['platform'];
-  /** Messages a user may send the bot in any minute; the first one over gets a note, the rest silence. */
+  /**
+   * Messages a user may send the bot in any minute; the first one over gets a note, the rest silence.
+   * Infinity: no limit (the operator at the terminal).
+   */
   userMessagesPerMinute: number;
   /** Edits later than this after the first answer are not re-run. */
   editWindowMs: number;
@@ -40,8 +38,8 @@ export interface DispatcherOptions {
   onReaction?: (botMessageId: string, userId: string, emoji: string) => Promise<void>;
 }
 
-/** A platform's surface, with removal where the platform can delete or redact the bot's messages. */
-export type DispatchSurface = ChatSurface & { remover?: MessageRemover };
+/** What an adapter hands the dispatcher with each event: what its platform can do. */
+export type DispatchSurface = ChatSurface;
 
 export interface Dispatcher {
   /** A new message. True when the bot answered it (or will, for jobs). */
@@ -75,34 +73,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
 
   /**
-   * A surface whose sends for `message` are remembered as they happen (a job's result comes long after
-   * the command returned). With `reuse`, sends edit those earlier replies first (an edit re-run replaces
-   * its old answer in place) and only then post new ones.
+   * Runs the message through the router on its reply channel, whose sends are recorded in the ledger as
+   * they happen (a job's result comes long after the command returned). With `earlier` (an edit re-run),
+   * sends edit those replies first; the ones the new run did not reuse are returned.
    */
-  function recording(message: IncomingMessage, surface: DispatchSurface, earlier: ReplyRecord | null) {
-    const refs: MessageRef[] = [];
-    const pending = [...(earlier?.refs ?? [])];
-    const answeredAt = earlier?.answeredAt ?? Date.now();
-    const sender: MessageSender & MessageEditor = {
-      async send(to: ConversationRef, content: RichMessage, sendOptions?: SendOptions) {
-        const reused = pending.shift();
-        if (reused) await surface.sender.edit(reused, content);
-        const ref = reused ?? (await surface.sender.send(to, content, sendOptions));
-        refs.push(ref);
-        await ledger.saveReplies(key(message.id), { refs: [...refs, ...pending], answeredAt });
-        return ref;
-      },
-      edit: (ref, content) => surface.sender.edit(ref, content),
-    };
-    return { surface: { ...surface, sender, obligations }, refs, unused: pending };
-  }
-
-  /** Runs the message through the router; the earlier replies' messages that the new run did not reuse. */
   async function answer(message: IncomingMessage, surface: DispatchSurface, earlier: ReplyRecord | null) {
-    const run = recording(message, surface, earlier);
-    const reply = await router.handle(message, run.surface);
+    const answeredAt = earlier?.answeredAt ?? Date.now();
+    const run = openReplyChannel(surface, {
+      conversation: message.conversation,
+      replyTo: message.id,
+      ...(earlier ? { reuse: earlier.refs } : {}),
+      onSent: (refs) => ledger.saveReplies(key(message.id), { refs, answeredAt }),
+      obligations,
+    });
+    const reply = await router.handle(message, run.channel);
     if (reply) {
-      const ref = await run.surface.sender.send(message.conversation, reply, { replyTo: message.id });
+      const ref = await run.channel.send(reply);
       await ledger.saveAnswer(key(ref.messageId), {
         question: message.text,
         private: message.isDirect,
@@ -111,20 +97,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         answeredAt: Date.now(),
       });
     }
-    const unused = run.unused.splice(0);
-    if (earlier)
-      await ledger.saveReplies(key(message.id), { refs: run.refs, answeredAt: earlier.answeredAt });
-    return { answered: run.refs.length > 0, unused };
+    const unused = run.releaseUnused();
+    if (earlier) await ledger.saveReplies(key(message.id), { refs: [...run.sent], answeredAt });
+    return { answered: run.sent.length > 0, unused };
   }
 
   /** Within the limit (per sliding minute); a note the first time a user goes over it, then silence. */
   async function withinRateLimit(message: IncomingMessage, surface: DispatchSurface): Promise<boolean> {
     const limit = options.userMessagesPerMinute;
+    if (limit === Number.POSITIVE_INFINITY) return true;
     const decision = await ledger.admitMessage(key(message.author.id), limit);
     if (decision === 'answer') return true;
-    log.info({ author: message.author.id }, 'rate limited a user');
-    if (decision === 'note')
-      await surface.sender.send(message.conversation, slowDown(limit), { replyTo: message.id });
+    if (decision === 'silence') {
+      log.debug({ author: message.author.id }, 'a rate-limited user’s message skipped');
+      return false;
+    }
+    // Once per burst (the note goes out once until the user has been quiet for a minute).
+    log.info({ author: message.author.id, perMinute: limit }, 'rate limited a user until a quiet minute');
+    await surface.sender.send(message.conversation, slowDown(limit), { replyTo: message.id });
     return false;
   }
 
@@ -197,13 +187,23 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (!queue) return 0;
     const owed = await ledger.owed(platform);
     for (const job of owed) {
-      const replies: Replies = {
-        send: (content) => surface.sender.send(job.conversation, content, { replyTo: job.replyTo }),
-        edit: (ref, content) => surface.sender.edit(ref, content),
-        track: (work) => surface.track(work),
+      const messageKey = key(job.replyTo);
+      const { channel } = openReplyChannel(surface, {
+        conversation: job.conversation,
+        replyTo: job.replyTo,
+        // The result joins the replies the message had before the restart (deleting it removes them all).
+        onSent: async (refs) => {
+          const before = await ledger.replies(messageKey);
+          const kept = before?.refs ?? [];
+          const added = refs.filter((ref) => !kept.some((known) => known.messageId === ref.messageId));
+          await ledger.saveReplies(messageKey, {
+            refs: [...kept, ...added],
+            answeredAt: before?.answeredAt ?? job.submittedAt,
+          });
+        },
         obligations,
-      };
-      await resumeJob(job, replies, queue, log).catch((error: unknown) =>
+      });
+      await resumeJob(job, channel, queue, log).catch((error: unknown) =>
         log.error({ err: error, jobId: job.jobId }, 'could not resume an owed job'),
       );
     }

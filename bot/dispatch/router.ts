@@ -10,7 +10,6 @@ import type { Config } from '../../config/schema.ts';
 import type { ActivityLog } from '../../jobs/activity.ts';
 import type { JobOrigin } from '../../jobs/contracts.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
-import type { AttachmentFetcher, MessageEditor, MessageSender } from '../chat/capabilities.ts';
 import { ConversationMemory } from '../chat/conversation-memory.ts';
 import { cleanIncomingText, DEFAULT_MAX_MESSAGE_CHARS } from '../chat/input.ts';
 import { conversationKey, type IncomingMessage } from '../chat/message.ts';
@@ -20,7 +19,10 @@ import { askCommand } from '../commands/ask.ts';
 import { type Command, type CommandContext, CommandTable } from '../commands/command.ts';
 import { defaultCommands } from '../commands/index.ts';
 import type { DigestPreviews } from '../digest/previews.ts';
-import type { JobObligations, Jobs, Replies } from '../job-follow/chat-jobs.ts';
+import type { Jobs } from '../job-follow/chat-jobs.ts';
+import { type ChatSurface, openReplyChannel, type ReplyChannel } from './reply-channel.ts';
+
+export type { ChatSurface } from './reply-channel.ts';
 
 export interface RouterOptions {
   knowledge: KnowledgeService;
@@ -38,20 +40,14 @@ export interface RouterOptions {
   digest?: DigestPreviews | null;
 }
 
-/** What the adapter lets commands do beyond the one reply: later replies and edits, attachments. */
-export interface ChatSurface {
-  platform: JobOrigin['platform'];
-  sender: MessageSender & MessageEditor;
-  attachments?: AttachmentFetcher;
-  /** More replies come until `work` settles (see Replies.track). */
-  track(work: Promise<unknown>): void;
-  /** Remembers jobs still owed a result (see Replies.obligations). */
-  obligations?: JobObligations;
-}
-
 export interface Router {
-  /** The reply to send, or null when the message is not for the bot (or the command replied itself). */
-  handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null>;
+  /**
+   * The reply to send, or null when the message is not for the bot (or the command replied itself).
+   * `channel` is the message's reply channel (the dispatcher builds it); a platform's surface handed in
+   * directly (tests, tools) gets a channel whose replies nothing records. Without either, no replies
+   * come after the returned one, and the sender counts as the operator at the terminal.
+   */
+  handle(message: IncomingMessage, channel?: ReplyChannel | ChatSurface): Promise<RichMessage | null>;
   /** A command, a mention or a DM: what `handle` answers (an unknown "!word" in a channel aside). */
   isForBot(message: IncomingMessage): boolean;
   readonly commands: CommandTable;
@@ -112,15 +108,10 @@ export function createRouter(options: RouterOptions): Router {
     );
   }
 
-  function repliesFor(message: IncomingMessage, surface: ChatSurface | undefined): Replies | null {
-    if (!surface) return null;
-    return {
-      send: (content) => surface.sender.send(message.conversation, content, { replyTo: message.id }),
-      edit: (ref, content) => surface.sender.edit(ref, content),
-      track: (work) => surface.track(work),
-      ...(surface.obligations ? { obligations: surface.obligations } : {}),
-    };
-  }
+  const channelFor = (message: IncomingMessage, via: ReplyChannel | ChatSurface | undefined) =>
+    !via || 'send' in via
+      ? (via ?? null)
+      : openReplyChannel(via, { conversation: message.conversation, replyTo: message.id }).channel;
 
   function clean(raw: string, cap: number) {
     return cleanIncomingText(raw, { maxChars: cap, helpCommand: `${prefix}help` });
@@ -136,7 +127,10 @@ export function createRouter(options: RouterOptions): Router {
     return message.isDirect || message.mentionsBot || withoutMention(message).trimStart().startsWith(prefix);
   }
 
-  async function handle(message: IncomingMessage, surface?: ChatSurface): Promise<RichMessage | null> {
+  async function handle(
+    message: IncomingMessage,
+    via?: ReplyChannel | ChatSurface,
+  ): Promise<RichMessage | null> {
     const raw = withoutMention(message);
     const addressed = message.isDirect || message.mentionsBot;
     if (!isForBot(message)) return null;
@@ -153,9 +147,10 @@ export function createRouter(options: RouterOptions): Router {
     }
     const { text, truncated } = cleaned.value;
 
+    const channel = channelFor(message, via);
     const origin: JobOrigin = {
       userId: message.author.id,
-      platform: surface?.platform ?? 'terminal',
+      platform: channel?.platform ?? 'terminal',
       room: message.conversation.roomId,
       conversation: conversationKey(message.conversation),
       isDirect: message.isDirect,
@@ -167,8 +162,8 @@ export function createRouter(options: RouterOptions): Router {
       commands,
       prefix,
       log,
-      replies: repliesFor(message, surface),
-      attachments: surface?.attachments ?? null,
+      replies: channel,
+      attachments: channel?.attachments ?? null,
       jobs: options.jobs ?? null,
       origin,
       // The terminal is the operator's own; elsewhere ids are unique per platform, and a Matrix id

@@ -10,13 +10,20 @@ import type { MessageRef } from '../chat/capabilities.ts';
 import type { ConversationRef } from '../chat/message.ts';
 import type { RichMessage } from '../chat/rich-message.ts';
 
-/** Messages in the conversation of the command, sent whenever there is something to say. */
+/**
+ * Messages answering the command's message, sent whenever there is something to say
+ * (bot/dispatch/reply-channel.ts builds them).
+ */
 export interface Replies {
-  send(content: RichMessage): Promise<MessageRef>;
+  /**
+   * Sends a reply to the command's message. `once` names a send that may be retried after a restart (a
+   * job's result): sent again under the same name, it is not posted twice where the platform can tell.
+   */
+  send(content: RichMessage, options?: { once?: string }): Promise<MessageRef>;
   edit(ref: MessageRef, content: RichMessage): Promise<void>;
   /** More replies come until `work` settles: an adapter that ends (the piped terminal) waits for it. */
   track(work: Promise<unknown>): void;
-  /** Where jobs still owed a result are remembered, so a restarted bot delivers them; none in the terminal. */
+  /** Where jobs still owed a result are remembered, so a restarted bot delivers them. */
   obligations?: JobObligations;
 }
 

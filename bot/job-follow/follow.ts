@@ -56,7 +56,8 @@ function followJob(replies: Replies, kind: JobRequest['kind'], prefix: string, l
       finished.promise.then(async (result) => {
         show(doneText(result));
         await edits;
-        await replies.send(resultMessage(result, kind, prefix));
+        // Once per job: a restart between sending the result and settling the job does not post it twice.
+        await replies.send(resultMessage(result, kind, prefix), { once: `job-${result.jobId}-result` });
         await done();
       }),
     );

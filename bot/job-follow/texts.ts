@@ -3,6 +3,30 @@ import type { JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts
 import type { RichMessage } from '../chat/rich-message.ts';
 
 const LOG_TAIL_LINES = 40;
+/**
+ * A result shows at most this much of its output, on every platform (a module can flood the console
+ * with thousands of lines): its first and last lines, the middle left to `!log`.
+ */
+const RESULT_HEAD_LINES = 20;
+const RESULT_TAIL_LINES = 20;
+const RESULT_LINE_CHARS = 200;
+const RESULT_MAX_CHARS = (RESULT_HEAD_LINES + RESULT_TAIL_LINES) * RESULT_LINE_CHARS;
+
+/** `body` whole when it is short, else its first and last lines (long ones cut) around a note. */
+export function resultExcerpt(body: string): string {
+  const lines = body.split('\n');
+  const maxLines = RESULT_HEAD_LINES + RESULT_TAIL_LINES;
+  if (lines.length <= maxLines && body.length <= RESULT_MAX_CHARS) return body;
+  const cut = (line: string) =>
+    line.length > RESULT_LINE_CHARS ? `${line.slice(0, RESULT_LINE_CHARS - 1)}…` : line;
+  const headCount = Math.min(RESULT_HEAD_LINES, lines.length);
+  const tailCount = Math.min(RESULT_TAIL_LINES, lines.length - headCount);
+  const head = lines.slice(0, headCount).map(cut);
+  const tail = lines.slice(lines.length - tailCount).map(cut);
+  const omitted = lines.length - headCount - tailCount;
+  const note = omitted > 0 ? [`[… ${omitted.toLocaleString('en')} more lines not shown]`] : [];
+  return [...head, ...note, ...tail].join('\n');
+}
 
 export function progressText(jobId: string, progress: JobProgress): string {
   const stage =
@@ -28,7 +52,8 @@ export function resultMessage(
 ): RichMessage {
   const details: string[] = [];
   const body = result.body.trim();
-  const code = kind !== 'check-config' && body !== '' ? { language: 'text', text: body } : undefined;
+  const code =
+    kind !== 'check-config' && body !== '' ? { language: 'text', text: resultExcerpt(body) } : undefined;
   if (kind === 'check-config' && body !== '') details.push(...body.split('\n'));
   if (result.outcome !== 'compile-error' && result.warnings > 0) {
     details.push(`${result.warnings} warning${result.warnings === 1 ? '' : 's'}.`);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
+import pino from 'pino';
 import type { MessageRef } from '../../bot/chat/capabilities.ts';
 import type { IncomingMessage } from '../../bot/chat/message.ts';
 import { type RichMessage, textMessage } from '../../bot/chat/rich-message.ts';
@@ -252,4 +253,85 @@ test('other reactions on the bot’s messages go to the reaction hook (✅ appro
     { '@bob:localhost': 'up' },
     'a skin tone is still 👍',
   );
+});
+
+test('a flood is logged once per burst, at info: not once per skipped message', async () => {
+  const lines: { level: number; msg: string }[] = [];
+  const stream = { write: (line: string) => void lines.push(JSON.parse(line)) };
+  const room = new FakeRoom();
+  const dispatcher = createDispatcher({
+    router,
+    ledger: freshLedger(),
+    platform: 'matrix',
+    userMessagesPerMinute: 2,
+    editWindowMs: 60_000,
+    log: pino({ level: 'debug' }, stream),
+  });
+  for (let i = 0; i < 8; i++) await dispatcher.message(said(`$l${i}`, `!echo ${i}`), room.surface());
+  const limited = lines.filter((line) => /rate limited/.test(line.msg));
+  assert.equal(limited.length, 1, JSON.stringify(limited));
+  assert.equal(limited[0]!.level, 30, 'info');
+});
+
+test('jobs owed from before a restart are resumed on the platform’s reply channel: result sent once, settled, kept with the message’s replies', async () => {
+  const ledger = freshLedger();
+  const room = new FakeRoom();
+  const sends: { replyTo?: string; idempotencyKey?: string }[] = [];
+  const surface = room.surface();
+  const send = surface.sender.send.bind(surface.sender);
+  surface.sender.send = async (to, content, options) => {
+    sends.push({ ...options });
+    return send(to, content, options);
+  };
+  const progress = await surface.sender.send({ roomId: '!room:localhost' }, textMessage('[job j1] building'));
+  await ledger.saveReplies('matrix:$asked', { refs: [progress], answeredAt: Date.now() });
+  sends.length = 0;
+  await ledger.owe('matrix', {
+    jobId: 'j1',
+    kind: 'sample',
+    origin: {
+      userId: '@alice:localhost',
+      platform: 'matrix',
+      room: '!room:localhost',
+      conversation: 'c',
+      isDirect: false,
+    },
+    conversation: { roomId: '!room:localhost' },
+    replyTo: '$asked',
+    progress,
+    prefix: '!',
+    submittedAt: Date.now(),
+  });
+  const result = {
+    jobId: 'j1',
+    outcome: 'success' as const,
+    environment: null,
+    summary: '✅ built',
+    body: '',
+    warnings: 0,
+    errors: 0,
+    fullLog: '',
+    durationMs: 1000,
+  };
+  const dispatcher = createDispatcher({
+    router,
+    ledger,
+    platform: 'matrix',
+    userMessagesPerMinute: 100,
+    editWindowMs: 60_000,
+    log,
+    jobs: {
+      follow: async (_jobId, _origin, watcher) => {
+        setTimeout(() => watcher.result(result), 5);
+        return 'following';
+      },
+    },
+  });
+  const tracked: Promise<unknown>[] = [];
+  assert.equal(await dispatcher.resume({ ...surface, track: (work) => void tracked.push(work) }), 1);
+  await Promise.all(tracked);
+  assert.equal(room.messages.get(progress.messageId), '[job j1] done in 1.0 s');
+  assert.deepEqual(sends, [{ replyTo: '$asked', idempotencyKey: '$asked/job-j1-result' }]);
+  assert.deepEqual(await ledger.owed('matrix'), []);
+  assert.equal((await ledger.replies('matrix:$asked'))?.refs.length, 2, 'the progress and the result');
 });

@@ -13,6 +13,7 @@ import { textMessage } from '../../bot/chat/rich-message.ts';
 import { type Command, ok } from '../../bot/commands/command.ts';
 import { createRouter } from '../../bot/dispatch/router.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
+import { terminalDispatcher } from './terminal-dispatcher.ts';
 
 const log = pino({ level: 'silent' });
 const knowledge: KnowledgeService = {
@@ -66,7 +67,7 @@ function start(isTTY: boolean) {
     log,
     commands: [slowCommand],
   });
-  const chat = runTerminalChat({ router, input, output, isTTY, log });
+  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY, log });
   return { input, chat, raw: () => raw };
 }
 

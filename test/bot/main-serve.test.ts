@@ -63,6 +63,7 @@ test('serve connects to Matrix from env settings, answers in a room, and stops o
     // The operator's endpoints: alive, ready (Redis and Matrix), and metrics that counted the question.
     const port = /"port":(\d+),"msg":"ops endpoints/.exec(bot.stderr())?.[1];
     assert.ok(port, 'the ops port is logged');
+    assert.equal(bot.stderr().match(/"msg":"ops endpoints/g)?.length, 1, 'once');
     const ops = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${ops}/healthz`)).status, 200);
     const ready = await fetch(`${ops}/readyz`);

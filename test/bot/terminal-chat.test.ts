@@ -7,6 +7,7 @@ import pino from 'pino';
 import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import { createRouter, type Router } from '../../bot/dispatch/router.ts';
 import type { Answer, KnowledgeService } from '../../knowledge/answer-types.ts';
+import { terminalDispatcher } from './terminal-dispatcher.ts';
 
 /** Echoes each question; a question containing "slow" takes a while, to test reply order. */
 const echoKnowledge: KnowledgeService = {
@@ -38,7 +39,7 @@ function start(isTTY: boolean, router: Router | Promise<Router> = makeRouter()) 
   output.on('data', (chunk: Buffer) => {
     printed += chunk.toString();
   });
-  const chat = runTerminalChat({ router, input, output, isTTY, log });
+  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY, log });
   // What a person sees, near enough: cursor movements and line clears dropped.
   return { input, chat, printed: () => (isTTY ? stripVTControlCharacters(printed) : printed) };
 }

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import type { Router } from '../../bot/dispatch/router.ts';
+import { terminalDispatcher } from './terminal-dispatcher.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -12,6 +13,7 @@ test('escape sequences and control characters in a reply are not printed', async
   // A build result quoting the module's own printk: it retitles the window, clears the screen, hides text.
   const hostile = 'hello\u001b]0;pwned\u0007 from\u001b[2J the \u202eevil\u202c module\r\u0008';
   const router = {
+    isForBot: () => true,
     handle: async () => ({
       lead: '✅ built',
       code: { language: 'text', text: hostile },
@@ -25,11 +27,11 @@ test('escape sequences and control characters in a reply are not printed', async
   output.on('data', (chunk: Buffer) => {
     printed += chunk.toString();
   });
-  const chat = runTerminalChat({ router, input, output, isTTY: false, log });
+  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY: false, log });
   input.end('!build\n');
   await chat.finished;
-  assert.equal(
-    printed,
-    '✅ built\n```text\nhello]0;pwned from[2J the evil module\n```\nhello]0;pwned from[2J the evil module\n',
-  );
+  // Escape sequences go whole (config/printable.ts's stripControls, shared with the job output cleaner).
+  const shown = printed.replace(/[\u202a-\u202e\u2066-\u2069]/g, '');
+  assert.equal(shown, '✅ built\n```text\nhello from the evil module\n```\nhello from the evil module\n');
+  assert.doesNotMatch(printed, /[\p{Cc}--[\n]]/v, 'no control character but newlines');
 });

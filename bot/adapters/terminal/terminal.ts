@@ -5,21 +5,24 @@
  * in order, and done at end of input once every job started has delivered its result.
  * Edited messages (job progress): piped, each new text on its own line; on a TTY the last line is
  * rewritten in place when it is that message, else the new text is printed as a new reply.
+ * Messages enter through the dispatcher like every other platform's (main.ts gives the terminal its
+ * own, with an in-memory ledger: the operator's conversation lives as long as the process).
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../../config/logger.ts';
+import { stripControls } from '../../../config/printable.ts';
 import type { MessageEditor, MessageRef, MessageSender } from '../../chat/capabilities.ts';
 import { closeOpenFence } from '../../chat/input.ts';
 import type { Author, ConversationRef, IncomingMessage } from '../../chat/message.ts';
 import { renderPlainText } from '../../chat/render-text.ts';
 import { type RichMessage, textMessage } from '../../chat/rich-message.ts';
-import type { Router } from '../../dispatch/router.ts';
+import type { Dispatcher, DispatchSurface } from '../../dispatch/dispatcher.ts';
 import { StatusLine } from './status-line.ts';
 
 export interface TerminalChatOptions {
   /** A promise lets the chat start (and show a status) while the knowledge base is still loading. */
-  router: Router | Promise<Router>;
+  dispatcher: Dispatcher | Promise<Dispatcher>;
   input: Readable;
   output: Writable;
   isTTY: boolean;
@@ -47,18 +50,17 @@ const FENCE_OPENING = /^\s*(`{3,}|~{3,})/;
 const CLEAR_LINE = '\r\u001b[2K';
 const LINE_UP = '\u001b[1A';
 const USER: Author = { id: 'terminal', name: 'you' };
-/**
- * Control characters but tab and newline, and bidi controls: a reply quoting a job's output (a module's
- * printk, a pasted log) must not move the cursor, retitle the window or disguise text.
- */
-const TERMINAL_CONTROLS = /[[\p{Cc}--[\t\n]]\p{Bidi_Control}]/gv;
-const printable = (content: RichMessage) => renderPlainText(content).replace(TERMINAL_CONTROLS, '');
+const KNOWLEDGE_BASE_FAILED = textMessage(
+  'Sorry, I’m not able to answer right now: my knowledge base failed to load. See the log.',
+);
+/** A reply quoting a job's output (a module's printk, a pasted log) must not drive the terminal. */
+const printable = (content: RichMessage) => stripControls(renderPlainText(content));
 
 export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   const { input, output, isTTY, log } = options;
-  const routerReady = Promise.resolve(options.router);
-  // A router that fails to load is reported when a message needs it, not as an unhandled rejection.
-  routerReady.catch(() => {});
+  const dispatcherReady = Promise.resolve(options.dispatcher);
+  // A knowledge base that fails to load is reported when a message needs it, not as an unhandled rejection.
+  dispatcherReady.catch(() => {});
   // Piped, readline gets no output: nothing but replies may reach stdout.
   const lines = createInterface({ input, ...(isTTY ? { output, terminal: true } : { terminal: false }) });
   const statusLine = new StatusLine(output);
@@ -74,10 +76,13 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   /** The text of each message sent, by id, and which one was printed last (for edits in place). */
   const sentTexts = new Map<string, string>();
   let lastPrinted: string | null = null;
+  /** Shows "thinking…" when an answer takes a while (TTY only); the first reply printed ends it. */
+  let thinking: NodeJS.Timeout | undefined;
 
   /** Prints a reply; on a TTY, above the prompt when one is showing, which is then drawn again. */
   function print(text: string, messageId: string, continuesLast = false): void {
     if (isTTY) {
+      clearTimeout(thinking);
       statusLine.clear();
       output.write(`${CLEAR_LINE}${REPLY_LEAD}${text}\n`);
     } else {
@@ -115,8 +120,8 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
     },
   };
 
-  const surface = {
-    platform: 'terminal' as const,
+  const surface: DispatchSurface = {
+    platform: 'terminal',
     sender,
     track(work: Promise<unknown>) {
       const settled = work
@@ -132,26 +137,20 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
     lines.prompt(true);
   };
 
-  async function reply(message: IncomingMessage): Promise<RichMessage | null> {
-    try {
-      return await (await routerReady).handle(message, surface);
-    } catch (error) {
-      // The router never throws; this is the knowledge base failing to load.
-      log.error({ err: error }, 'the terminal chat has no router to answer with');
-      return textMessage(
-        'Sorry, I’m not able to answer right now: my knowledge base failed to load. See the log.',
-      );
-    }
-  }
-
   async function respond(message: IncomingMessage): Promise<void> {
-    const thinking = isTTY
-      ? setTimeout(() => externalStatus === null && statusLine.show('thinking…'), THINKING_DELAY_MS)
-      : null;
-    const content = await reply(message);
-    if (thinking) clearTimeout(thinking);
-    if (externalStatus === null) statusLine.clear();
-    if (content) await sender.send(message.conversation, content, { replyTo: message.id });
+    if (isTTY)
+      thinking = setTimeout(() => externalStatus === null && statusLine.show('thinking…'), THINKING_DELAY_MS);
+    try {
+      const dispatcher = await dispatcherReady.catch((error: unknown) => {
+        log.error({ err: error }, 'the terminal chat has no router to answer with');
+        return null;
+      });
+      if (dispatcher) await dispatcher.message(message, surface);
+      else await sender.send(message.conversation, KNOWLEDGE_BASE_FAILED, { replyTo: message.id });
+    } finally {
+      clearTimeout(thinking);
+      if (externalStatus === null) statusLine.clear();
+    }
   }
 
   function submit(text: string): void {
