@@ -261,6 +261,8 @@ test('the terminal chat, piped: !build with a fenced block prints progress, then
       ...process.env,
       RFL_REDIS_URL: redis.url,
       RFL_JOBS_PREPARE_TREES_AT_START: 'false',
+      // GOOD_MODULE is written for 6.1 (test/helpers/jobs.ts testConfig); the default series is 6.12.
+      RFL_KERNEL_DEFAULT: '6.1',
       RFL_LOG_LEVEL: 'warn',
     },
     stdio: ['pipe', 'pipe', 'pipe'],

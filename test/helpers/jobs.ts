@@ -9,6 +9,7 @@ import pino from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { minimalModule } from '../../jobs/build/module-template.ts';
 import type { JobOrigin, JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts';
+import { kernelPlan } from '../../jobs/kernel/kernel-source.ts';
 import { ensureRedis } from '../../jobs/queue/local-redis.ts';
 import {
   JobQueue,
@@ -42,13 +43,20 @@ export function uniqueLocation(redisUrl: string): QueueLocation {
 /**
  * The default config, its default series pinned to 6.1: the queue and hostile-input tests' modules are
  * written for 6.1 (its template, rustc 1.63's crash on deep nesting). The 6.12 default is tested in
- * test/jobs/series.test.ts.
+ * test/jobs/series.test.ts. 6.1's source is named by its path in the default cache dir, so a worker
+ * with a cache dir of its own (installTree) serves the same prepared tree.
  */
 export function testConfig(jobs: Partial<Config['jobs']> = {}): Config {
   const config = defaultConfig();
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  const sourceOf = (series: string) =>
+    plan.ok ? plan.value.series.find((candidate) => candidate.series === series)?.sourceDir : undefined;
+  const trees = config.kernel.trees.map((tree) =>
+    tree.series === '6.1' ? { ...tree, tarball: '', path: sourceOf('6.1') ?? '' } : tree,
+  );
   return {
     ...config,
-    kernel: { ...config.kernel, default: '6.1' },
+    kernel: { ...config.kernel, default: '6.1', trees },
     jobs: { ...config.jobs, prepareTreesAtStart: false, ...jobs },
   };
 }

@@ -49,6 +49,8 @@ function worker(...args: string[]): WorkerProcess {
       ...process.env,
       RFL_REDIS_URL: redis.url,
       RFL_JOBS_PREPARE_TREES_AT_START: 'false',
+      // The slow module is written for 6.1 (test/helpers/jobs.ts testConfig).
+      RFL_KERNEL_DEFAULT: '6.1',
       RFL_LOG_LEVEL: 'info',
       RFL_LOG_FORMAT: 'json',
     },
