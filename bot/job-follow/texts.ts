@@ -1,4 +1,5 @@
 /** What a job looks like in chat: its progress line, its result (summary first) and its log. */
+import { plural } from '../../config/words.ts';
 import type { JobProgress, JobRequest, JobResult } from '../../jobs/contracts.ts';
 import type { RichMessage } from '../chat/rich-message.ts';
 
@@ -24,7 +25,7 @@ export function resultExcerpt(body: string): string {
   const head = lines.slice(0, headCount).map(cut);
   const tail = lines.slice(lines.length - tailCount).map(cut);
   const omitted = lines.length - headCount - tailCount;
-  const note = omitted > 0 ? [`[… ${omitted.toLocaleString('en')} more lines not shown]`] : [];
+  const note = omitted > 0 ? [`[… ${plural(omitted, 'more line')} not shown]`] : [];
   return [...head, ...note, ...tail].join('\n');
 }
 
@@ -56,7 +57,7 @@ export function resultMessage(
     kind !== 'check-config' && body !== '' ? { language: 'text', text: resultExcerpt(body) } : undefined;
   if (kind === 'check-config' && body !== '') details.push(...body.split('\n'));
   if (result.outcome !== 'compile-error' && result.warnings > 0) {
-    details.push(`${result.warnings} warning${result.warnings === 1 ? '' : 's'}.`);
+    details.push(`${plural(result.warnings, 'warning')}.`);
   }
   if (reusedFrom) details.push(`Same request as job ${reusedFrom}: I reused its result.`);
   if (result.fullLog.trim() !== '') details.push(`${prefix}log ${result.jobId} shows the full log.`);
