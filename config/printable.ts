@@ -16,8 +16,12 @@ const STRING_SEQUENCE =
 const CSI_SEQUENCE = /(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]/g;
 /** Every other escape sequence: ESC, intermediates ("(" of a charset designation), one final byte. */
 const ESC_SEQUENCE = /\x1b[\x20-\x2f]*[\x30-\x7e]/g;
-/** What is left: C0 controls but tab and newline, DEL, C1 controls. CR goes too ("\r\n" reads as "\n"). */
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+/**
+ * What is left: C0 controls but tab and newline, DEL, C1 controls (CR goes too: "\r\n" reads as "\n"),
+ * and the bidirectional controls, which reorder what a reader sees ("Trojan Source": text that displays
+ * as one thing and is another).
+ */
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]|\p{Bidi_Control}/gu;
 /* biome-ignore-end lint/suspicious/noControlCharactersInRegex: matching control characters is the point. */
 
 /** `text` without its escape sequences (payload included); lone control characters stay. */
@@ -25,7 +29,7 @@ export function stripEscapeSequences(text: string): string {
   return text.replace(STRING_SEQUENCE, '').replace(CSI_SEQUENCE, '').replace(ESC_SEQUENCE, '');
 }
 
-/** `text` with every control character except newline and tab removed, escape sequences as a whole. */
+/** `text` with every control character except newline and tab removed (bidi controls too), escape sequences as a whole. */
 export function stripControls(text: string): string {
   return stripEscapeSequences(text).replace(CONTROL, '');
 }

@@ -13,8 +13,6 @@ export interface CleanText {
   truncated: boolean;
 }
 
-// Bidi controls are not control characters, but in a message they could disguise what it says.
-const BIDI_CONTROLS = /\p{Bidi_Control}/gu;
 // What text never holds but binary does: controls other than whitespace, and U+FFFD from bad UTF-8.
 const JUNK = /[[\p{Cc}--[\t\n\v\f\r]]\u{FFFD}]/gv;
 /** Above this share of junk characters it is not text; a stray one or two in a short message are let be. */
@@ -60,7 +58,7 @@ export function cleanIncomingText(raw: string, options: CleanOptions): Result<Cl
     };
   }
   // Line breaks first: stripControls takes CR out, and a lone CR ends a line too.
-  const text = stripControls(raw.toWellFormed().replace(/\r\n?/g, '\n')).replace(BIDI_CONTROLS, '').trim();
+  const text = stripControls(raw.toWellFormed().replace(/\r\n?/g, '\n')).trim();
   if (text.length === 0) {
     return {
       ok: false,

@@ -41,3 +41,8 @@ test('whatever the bytes, no control character but newline and tab survives', ()
     assert.doesNotMatch(stripControls(text), CONTROL_CHARACTER);
   }
 });
+
+test('bidirectional controls go: a line cannot display as something other than what it is', () => {
+  // U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 LEFT-TO-RIGHT ISOLATE, as in "Trojan Source".
+  assert.equal(stripControls('rust_minimal: \u202Eevil\u202C ok \u2066x\u2069'), 'rust_minimal: evil ok x');
+});
