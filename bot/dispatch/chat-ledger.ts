@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { MessageRef } from '../chat/capabilities.ts';
 import type { OwedJob } from '../job-follow/chat-jobs.ts';
 
@@ -170,20 +171,24 @@ export class RedisChatLedger implements ChatLedger {
   }
 }
 
+/**
+ * How many records the in-memory ledger keeps at most: far more than a terminal session or a small bot
+ * produces, and a bound on what a long-running one holds: the records of users who never return are
+ * not read again, so only this bound drops them.
+ */
+const MEMORY_LEDGER_ENTRIES = 100_000;
+
 /** The same, in this process only: forgotten on restart, which is why bots in rooms use Redis. */
 export class MemoryChatLedger implements ChatLedger {
-  readonly #entries = new Map<string, { value: unknown; expires: number }>();
+  // Expired entries read as absent; they are dropped when read or when the least recently used go.
+  readonly #entries = new LRUCache<string, { value: unknown }>({ max: MEMORY_LEDGER_ENTRIES });
 
   #get<T>(key: string): T | null {
-    const entry = this.#entries.get(key);
-    if (!entry) return null;
-    if (entry.expires > Date.now()) return entry.value as T;
-    this.#entries.delete(key);
-    return null;
+    return (this.#entries.get(key)?.value as T | undefined) ?? null;
   }
 
   #set(key: string, value: unknown, ttlSeconds: number): void {
-    this.#entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
+    this.#entries.set(key, { value }, { ttl: ttlSeconds * 1000 });
   }
 
   async claim(eventKey: string): Promise<boolean> {
