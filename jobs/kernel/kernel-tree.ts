@@ -25,7 +25,7 @@ import {
   type ToolchainSpec,
   toolchainVersions,
 } from './toolchain.ts';
-import { kernelSeries } from './version.ts';
+import { compareVersions, kernelSeries } from './version.ts';
 
 /** Tiny config plus Rust, loadable modules, the minimal Rust sample as a module, and what a boot needs. */
 export const CONFIG_FRAGMENT: readonly string[] = [
@@ -143,7 +143,7 @@ export async function listPreparedTrees(cacheDir: string): Promise<PreparedTree[
     const tree = await readStamp(join(root, entry.name), entry.name);
     if (tree) trees.push(tree);
   }
-  return trees.sort((a, b) => b.kernelVersion.localeCompare(a.kernelVersion, 'en', { numeric: true }));
+  return trees.sort((a, b) => compareVersions(b.kernelVersion, a.kernelVersion));
 }
 
 /**
