@@ -24,9 +24,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { MessageRef } from '../bot/chat/capabilities.ts';
 import type { RichMessage } from '../bot/chat/rich-message.ts';
-import { type ChatSurface, createRouter } from '../bot/dispatch/router.ts';
+import { type ChatSurface, openReplyChannel } from '../bot/dispatch/reply-channel.ts';
+import { createRouter } from '../bot/dispatch/router.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { symbolCheckArgs } from '../jobs/build/build.ts';
 import type { JobResult } from '../jobs/contracts.ts';
 import { kernelPlan, type SeriesPlan } from '../jobs/kernel/kernel-source.ts';
 import type { PreparedTree } from '../jobs/kernel/kernel-tree.ts';
@@ -57,6 +59,7 @@ async function bareBuild(tree: PreparedTree, source: string): Promise<number> {
       tree.sourceDir,
       `O=${tree.buildDir}`,
       ...makeArgs(tree.toolchain),
+      ...symbolCheckArgs(tree.buildDir),
       `M=${dir}`,
       'modules',
     ];
@@ -103,17 +106,18 @@ function chatPath(queue: JobQueue, config: Config, kernelOption: string) {
     const result = new Promise<string>((resolve) => {
       onResult = resolve;
     });
+    const conversation = { roomId: 'bench' };
     await router.handle(
       {
         id: `bench-${n}`,
-        conversation: { roomId: 'bench' },
+        conversation,
         author: { id: 'bench', name: 'bench' },
         text: `${config.chat.commandPrefix}build${kernelOption}\n\`\`\`rust\n${source}\n// run ${n}\n\`\`\``,
         isDirect: true,
         mentionsBot: false,
         attachments: [],
       },
-      surface,
+      openReplyChannel(surface, { conversation, replyTo: `bench-${n}` }).channel,
     );
     const lead = await result;
     const totalMs = performance.now() - started;
@@ -232,14 +236,17 @@ async function freshCache(kernel: Config['kernel'], series: string): Promise<boo
       boot: false,
       onProgress: (text) => steps.push(`${((performance.now() - started) / 1000).toFixed(0)} s ${text}`),
     });
-    if (!buildOnly.ok) throw new Error(buildOnly.userMessage);
-    const sample = await readFile(join(buildOnly.tree.sourceDir, 'samples', 'rust', `${SAMPLE}.rs`), 'utf8');
-    await bareBuild(buildOnly.tree, sample);
+    if (!buildOnly.ok) throw new Error(buildOnly.failure.userText);
+    const sample = await readFile(
+      join(buildOnly.value.tree.sourceDir, 'samples', 'rust', `${SAMPLE}.rs`),
+      'utf8',
+    );
+    await bareBuild(buildOnly.value.tree, sample);
     const firstBuild = (performance.now() - started) / 1000;
     const bootable = await provisionSeries(fresh, { cacheDir, log, boot: true });
-    if (!bootable.ok) throw new Error(bootable.userMessage);
+    if (!bootable.ok) throw new Error(bootable.failure.userText);
     const firstBoot = (performance.now() - started) / 1000;
-    console.log(`fresh cache → Linux ${series} (${buildOnly.tree.kernelVersion}), steps:`);
+    console.log(`fresh cache → Linux ${series} (${buildOnly.value.tree.kernelVersion}), steps:`);
     for (const step of steps) console.log(`  ${step}`);
     console.log(`first possible !build after ${firstBuild.toFixed(0)} s (goal under 180 s)`);
     console.log(`first possible --boot after ${firstBoot.toFixed(0)} s (in the background)\n`);
@@ -290,8 +297,8 @@ async function main(): Promise<number> {
   const series = seriesPlan(config.kernel, config.cacheDir, values.kernel);
   const freshWithin = values['fresh-cache'] ? await freshCache(config.kernel, series.series) : true;
   const prepared = await provisionSeries(series, { cacheDir: config.cacheDir, log });
-  if (!prepared.ok) throw new Error(prepared.userMessage);
-  const { tree } = prepared;
+  if (!prepared.ok) throw new Error(prepared.failure.userText);
+  const { tree } = prepared.value;
   const redis = await ensureRedis({ ...config.redis, cacheDir: config.cacheDir, log });
   if (!redis.ok) throw new Error(redis.failure.logText);
 

@@ -20,7 +20,7 @@ import { type Command, type CommandContext, CommandTable } from '../commands/com
 import { defaultCommands } from '../commands/index.ts';
 import type { DigestPreviews } from '../digest/previews.ts';
 import type { Jobs } from '../job-follow/chat-jobs.ts';
-import { type ChatSurface, openReplyChannel, type ReplyChannel } from './reply-channel.ts';
+import type { ReplyChannel } from './reply-channel.ts';
 
 export type { ChatSurface } from './reply-channel.ts';
 
@@ -43,11 +43,10 @@ export interface RouterOptions {
 export interface Router {
   /**
    * The reply to send, or null when the message is not for the bot (or the command replied itself).
-   * `channel` is the message's reply channel (the dispatcher builds it); a platform's surface handed in
-   * directly (tests, tools) gets a channel whose replies nothing records. Without either, no replies
-   * come after the returned one, and the sender counts as the operator at the terminal.
+   * `channel` is the message's reply channel (the dispatcher builds it). Without one, no replies come
+   * after the returned one, and the sender counts as the operator at the terminal.
    */
-  handle(message: IncomingMessage, channel?: ReplyChannel | ChatSurface): Promise<RichMessage | null>;
+  handle(message: IncomingMessage, channel?: ReplyChannel): Promise<RichMessage | null>;
   /** A command, a mention or a DM: what `handle` answers (an unknown "!word" in a channel aside). */
   isForBot(message: IncomingMessage): boolean;
   readonly commands: CommandTable;
@@ -108,11 +107,6 @@ export function createRouter(options: RouterOptions): Router {
     );
   }
 
-  const channelFor = (message: IncomingMessage, via: ReplyChannel | ChatSurface | undefined) =>
-    !via || 'send' in via
-      ? (via ?? null)
-      : openReplyChannel(via, { conversation: message.conversation, replyTo: message.id }).channel;
-
   function clean(raw: string, cap: number) {
     return cleanIncomingText(raw, { maxChars: cap, helpCommand: `${prefix}help` });
   }
@@ -127,10 +121,7 @@ export function createRouter(options: RouterOptions): Router {
     return message.isDirect || message.mentionsBot || withoutMention(message).trimStart().startsWith(prefix);
   }
 
-  async function handle(
-    message: IncomingMessage,
-    via?: ReplyChannel | ChatSurface,
-  ): Promise<RichMessage | null> {
+  async function handle(message: IncomingMessage, via?: ReplyChannel): Promise<RichMessage | null> {
     const raw = withoutMention(message);
     const addressed = message.isDirect || message.mentionsBot;
     if (!isForBot(message)) return null;
@@ -147,7 +138,7 @@ export function createRouter(options: RouterOptions): Router {
     }
     const { text, truncated } = cleaned.value;
 
-    const channel = channelFor(message, via);
+    const channel = via ?? null;
     const origin: JobOrigin = {
       userId: message.author.id,
       platform: channel?.platform ?? 'terminal',

@@ -11,7 +11,8 @@ import type { IncomingMessage } from '../../bot/chat/message.ts';
 import { renderPlainText } from '../../bot/chat/render-text.ts';
 import { type RichMessage, textMessage } from '../../bot/chat/rich-message.ts';
 import type { DigestPreviews } from '../../bot/digest/previews.ts';
-import { type ChatSurface, createRouter } from '../../bot/dispatch/router.ts';
+import { type ChatSurface, openReplyChannel } from '../../bot/dispatch/reply-channel.ts';
+import { createRouter } from '../../bot/dispatch/router.ts';
 import type { JobRequest, JobResult } from '../../jobs/contracts.ts';
 import { startJobWorker } from '../../jobs/job-worker.ts';
 import type { JobQueue, QueueLocation } from '../../jobs/queue/queue.ts';
@@ -108,17 +109,18 @@ function matrixChat(
   const say = async (user: string, text: string, room = PUBLIC, direct = false) => {
     const id = `$m${++messages}`;
     const before = sent.length;
+    const incoming: IncomingMessage = {
+      id,
+      conversation: direct ? { roomId: room } : { roomId: room, threadId: id },
+      author: { id: user, name: user },
+      text,
+      isDirect: direct,
+      mentionsBot: false,
+      attachments: [],
+    };
     const reply = await router.handle(
-      {
-        id,
-        conversation: direct ? { roomId: room } : { roomId: room, threadId: id },
-        author: { id: user, name: user },
-        text,
-        isDirect: direct,
-        mentionsBot: false,
-        attachments: [],
-      },
-      surface,
+      incoming,
+      openReplyChannel(surface, { conversation: incoming.conversation, replyTo: incoming.id }).channel,
     );
     return reply ? renderPlainText(reply) : (sent[before] ?? '');
   };

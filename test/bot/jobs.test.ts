@@ -10,7 +10,8 @@ import type { AttachmentFetcher, MessageRef } from '../../bot/chat/capabilities.
 import type { AttachmentInfo, IncomingMessage } from '../../bot/chat/message.ts';
 import { renderPlainText } from '../../bot/chat/render-text.ts';
 import type { RichMessage } from '../../bot/chat/rich-message.ts';
-import { type ChatSurface, createRouter } from '../../bot/dispatch/router.ts';
+import { type ChatSurface, openReplyChannel } from '../../bot/dispatch/reply-channel.ts';
+import { createRouter } from '../../bot/dispatch/router.ts';
 import type { JobQueue } from '../../jobs/queue/queue.ts';
 import type { Answer, KnowledgeService } from '../../knowledge/answer-types.ts';
 import {
@@ -112,17 +113,18 @@ function chat(jobs: boolean = true) {
   });
   let n = 0;
   const say = async (text: string, attachments: AttachmentInfo[] = [], user = 'u1') => {
+    const incoming: IncomingMessage = {
+      id: `m${++n}`,
+      conversation: { roomId: 'room' },
+      author: { id: user, name: user },
+      text,
+      isDirect: true,
+      mentionsBot: false,
+      attachments,
+    };
     const reply = await router.handle(
-      {
-        id: `m${++n}`,
-        conversation: { roomId: 'room' },
-        author: { id: user, name: user },
-        text,
-        isDirect: true,
-        mentionsBot: false,
-        attachments,
-      },
-      surface,
+      incoming,
+      openReplyChannel(surface, { conversation: incoming.conversation, replyTo: incoming.id }).channel,
     );
     return reply === null ? null : renderPlainText(reply);
   };
