@@ -60,9 +60,9 @@ async function main(): Promise<number> {
       boot: !values['no-boot'],
       onProgress,
     });
-    if (result.ok) console.log(report(result.tree, result.cached, (Date.now() - started) / 1000));
+    if (result.ok) console.log(report(result.value.tree, result.value.cached, (Date.now() - started) / 1000));
     else {
-      console.error(result.userMessage);
+      console.error(`Linux ${series.series}: ${result.failure.userText}`);
       failed += 1;
     }
   }

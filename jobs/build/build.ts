@@ -158,6 +158,20 @@ const CRASH_HINT =
   '(of expressions, types or macro calls) overflowing the compiler’s stack. Simplifying that part usually ' +
   'avoids it; the full log has what the compiler printed.';
 
+/**
+ * Module.symvers comes with the kernel image: a build-only tree (a fresh worker serving builds while its
+ * bzImage is still being made) has none, and modpost would fail on every kernel symbol. There the
+ * compiler checks the code as ever; only the symbol check is off, and its warnings are not the user's.
+ */
+function symbolsChecked(buildDir: string): boolean {
+  return existsSync(join(buildDir, 'Module.symvers'));
+}
+
+/** The make variable an M= build against this build dir needs (the bench's bare build uses it too). */
+export function symbolCheckArgs(buildDir: string): string[] {
+  return symbolsChecked(buildDir) ? [] : ['KBUILD_MODPOST_WARN=1'];
+}
+
 /** modpost's word on a kernel symbol it could not check without Module.symvers (one, or how many more). */
 function uncheckedSymbol(block: DiagnosticBlock): boolean {
   const { severity, message } = block;
@@ -219,10 +233,7 @@ export async function buildModule(
   await writeFile(join(scratchDir, 'Kbuild'), `obj-m := ${name}.o\n`);
   options.onProgress?.(`building ${fileName} against Linux ${tree.kernelVersion}`);
 
-  // Module.symvers comes with the kernel image: a build-only tree (a fresh worker serving builds while
-  // its bzImage is still being made) has none, and modpost would fail on every kernel symbol. There the
-  // compiler checks the code as ever; only the symbol check is off, and its warnings are not the user's.
-  const symbolsKnown = existsSync(join(tree.buildDir, 'Module.symvers'));
+  const symbolsKnown = symbolsChecked(tree.buildDir);
   const run = await runSandboxed({
     command: [
       'make',
@@ -230,7 +241,7 @@ export async function buildModule(
       '/kernel/src',
       'O=/kernel/build',
       ...makeArgs(tree.toolchain),
-      ...(symbolsKnown ? [] : ['KBUILD_MODPOST_WARN=1']),
+      ...symbolCheckArgs(tree.buildDir),
       'M=/work',
       'modules',
     ],

@@ -14,6 +14,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../config/logger.ts';
+import type { Result } from '../../config/result.ts';
 import type { BuildEnvironment } from '../contracts.ts';
 import { readKernelVersionSync } from './kernel-source.ts';
 import { acquireLock } from './lock.ts';
@@ -66,9 +67,13 @@ export interface PreparedTree {
   timings: Record<string, number>;
 }
 
-export type PrepareResult =
-  | { ok: true; tree: PreparedTree; cached: boolean }
-  | { ok: false; userMessage: string };
+/** A prepared tree, and whether it was in the cache already. */
+export type PrepareResult = Result<{ tree: PreparedTree; cached: boolean }>;
+
+/** A failed preparation: the operator reads the same sentence in provision's output and the log. */
+function refused(text: string): PrepareResult {
+  return { ok: false, failure: { userText: text, logText: text } };
+}
 
 export interface PrepareOptions {
   source: string;
@@ -233,19 +238,15 @@ export async function prepareTree(options: PrepareOptions): Promise<PrepareResul
   };
   const kernelVersion = await readKernelVersion(source);
   if (!kernelVersion) {
-    return {
-      ok: false,
-      userMessage: `${source} does not look like a kernel tree (no version in its Makefile).`,
-    };
+    return refused(`${source} does not look like a kernel tree (no version in its Makefile).`);
   }
   const { toolchain } = options;
   const versions = await toolchainVersions(toolchain);
   const missing = Object.entries(versions).filter(([, v]) => v === 'missing');
   if (missing.length > 0) {
-    return {
-      ok: false,
-      userMessage: `The toolchain "${toolchain.name}" for ${kernelVersion} is incomplete: ${missing.map(([tool]) => tool).join(', ')} not found (npm run provision fetches it; scripts/bootstrap.sh installs the system tools).`,
-    };
+    return refused(
+      `The toolchain "${toolchain.name}" for ${kernelVersion} is incomplete: ${missing.map(([tool]) => tool).join(', ')} not found (npm run provision fetches it; scripts/bootstrap.sh installs the system tools).`,
+    );
   }
   const minimums = await checkMinimums(
     source,
@@ -254,14 +255,15 @@ export async function prepareTree(options: PrepareOptions): Promise<PrepareResul
     options.minimums ?? { minRustc: '', minBindgen: '' },
     versions,
   );
-  if (!minimums.ok) return { ok: false, userMessage: minimums.failure.userText };
+  if (!minimums.ok) return minimums;
   const configFragment = options.configFragment ?? CONFIG_FRAGMENT;
   const key = treeKey({ kernelVersion, sourceDir: source, configFragment, versions });
   const root = treesDir(cacheDir);
   const finalDir = join(root, key);
 
   const cached = await readStamp(finalDir, key);
-  if (cached && (cached.bzImage !== null || !boot)) return { ok: true, tree: cached, cached: true };
+  if (cached && (cached.bzImage !== null || !boot))
+    return { ok: true, value: { tree: cached, cached: true } };
 
   await mkdir(root, { recursive: true });
   const release = await acquireLock(join(root, `${key}.lock`), () =>
@@ -269,7 +271,7 @@ export async function prepareTree(options: PrepareOptions): Promise<PrepareResul
   );
   try {
     const ready = await readStamp(finalDir, key);
-    if (ready && (ready.bzImage !== null || !boot)) return { ok: true, tree: ready, cached: true };
+    if (ready && (ready.bzImage !== null || !boot)) return { ok: true, value: { tree: ready, cached: true } };
     return await build({ ...options, boot, kernelVersion, toolchain, versions, configFragment, key, ready });
   } finally {
     await release();
@@ -302,10 +304,9 @@ async function build(input: BuildInput): Promise<PrepareResult> {
   const timings: Record<string, number> = { ...input.ready?.timings };
   const fail = (step: string, run: CommandRun): PrepareResult => {
     log.error({ key, step, tail: run.output.slice(-4000) }, 'kernel tree preparation failed');
-    return {
-      ok: false,
-      userMessage: `Preparing kernel ${kernelVersion} failed at ${step}; the full log is ${logFile}.\n${run.output.trim().split('\n').slice(-8).join('\n')}`,
-    };
+    return refused(
+      `Preparing kernel ${kernelVersion} failed at ${step}; the full log is ${logFile}.\n${run.output.trim().split('\n').slice(-8).join('\n')}`,
+    );
   };
   const step = async (name: string, targets: string[], hint: string): Promise<CommandRun> => {
     progress(`kernel ${kernelVersion}: make ${targets.join(' ')}${hint}`);
@@ -344,10 +345,9 @@ async function build(input: BuildInput): Promise<PrepareResult> {
     const olddefconfig = await step('olddefconfig', ['olddefconfig'], '');
     if (olddefconfig.code !== 0) return fail('make olddefconfig', olddefconfig);
     if (!/^CONFIG_RUST=y$/m.test(await readFile(configFile, 'utf8'))) {
-      return {
-        ok: false,
-        userMessage: `CONFIG_RUST=y did not survive olddefconfig for kernel ${kernelVersion}: a dependency of RUST is missing from the config fragment or the toolchain (make rustavailable said:\n${rustAvailable})`,
-      };
+      return refused(
+        `CONFIG_RUST=y did not survive olddefconfig for kernel ${kernelVersion}: a dependency of RUST is missing from the config fragment or the toolchain (make rustavailable said:\n${rustAvailable})`,
+      );
     }
     const prepared = await step('modules_prepare', ['modules_prepare'], ' (about a minute)');
     if (prepared.code !== 0) return fail('make modules_prepare', prepared);
@@ -380,7 +380,5 @@ async function build(input: BuildInput): Promise<PrepareResult> {
   }
   progress(`kernel ${kernelVersion}: tree ready in ${finalDir}`);
   const tree = await readStamp(finalDir, key);
-  return tree
-    ? { ok: true, tree, cached: false }
-    : { ok: false, userMessage: `The tree in ${finalDir} vanished.` };
+  return tree ? { ok: true, value: { tree, cached: false } } : refused(`The tree in ${finalDir} vanished.`);
 }

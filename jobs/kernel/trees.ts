@@ -55,7 +55,7 @@ export async function provisionSeries(
   options: { cacheDir: string; log: Logger; boot?: boolean; onProgress?: (text: string) => void },
 ): Promise<PrepareResult> {
   const source = await fetchSeries(plan, options);
-  if (!source.ok) return { ok: false, userMessage: `Linux ${plan.series}: ${source.failure.userText}` };
+  if (!source.ok) return source;
   return prepareTree({
     ...options,
     source: source.value,
@@ -97,10 +97,11 @@ export class KernelTrees {
     for (const boot of [false, true]) {
       const result = await provisionSeries(plan, { cacheDir: this.#cacheDir, log: this.#log, boot });
       if (!result.ok) {
-        this.#log.error({ series }, result.userMessage);
+        this.#log.error({ series, ...(result.failure.detail as object) }, result.failure.logText);
         return;
       }
-      this.#log.info({ series, key: result.tree.key, cached: result.cached, boot }, 'kernel tree ready');
+      const { tree, cached } = result.value;
+      this.#log.info({ series, key: tree.key, cached, boot }, 'kernel tree ready');
       this.#ready.resolve();
       this.#ready = Promise.withResolvers<void>();
       for (const listener of this.#onReady) listener();

@@ -32,8 +32,8 @@ async function prepare(series: string): Promise<PreparedTree> {
     log,
     onProgress: (text) => process.stderr.write(`[prepared-tree] ${text}\n`),
   });
-  if (!result.ok) throw new Error(result.userMessage);
-  return result.tree;
+  if (!result.ok) throw new Error(result.failure.userText);
+  return result.value.tree;
 }
 
 /**

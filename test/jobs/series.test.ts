@@ -199,7 +199,7 @@ test('an operator adds 7.1 by naming its tree and toolchain; a toolchain too old
     boot: false,
   });
   assert.equal(own.ok, false);
-  assert.match(own.ok ? '' : own.userMessage, /failed at make rustavailable/);
+  assert.match(own.ok ? '' : own.failure.userText, /failed at make rustavailable/);
 
   // The system toolchain (rustc 1.63, bindgen 0.60) is refused before any make, naming both minimums.
   const system = config.kernel.toolchains['debian-system']!;
@@ -213,7 +213,7 @@ test('an operator adds 7.1 by naming its tree and toolchain; a toolchain too old
   });
   assert.equal(old.ok, false);
   assert.match(
-    old.ok ? '' : old.userMessage,
+    old.ok ? '' : old.failure.userText,
     /^Linux 7\.1\.0 needs rustc >= 1\.85\.0 \(toolchain "debian-system" has 1\.63\.0\) and bindgen >= 0\.71\.1 \(toolchain "debian-system" has 0\.60\.1\)/,
   );
 });

@@ -63,8 +63,8 @@ test('a second prepareTree returns the cached tree without running make', async 
     log,
   });
   assert.ok(again.ok);
-  assert.equal(again.cached, true);
-  assert.equal(again.tree.key, tree.key);
+  assert.equal(again.value.cached, true);
+  assert.equal(again.value.tree.key, tree.key);
   assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
   assert.equal((await findPreparedTree(config.cacheDir, tree))?.key, tree.key);
   assert.equal(await findPreparedTree(config.cacheDir, { ...tree, sourceDir: '/elsewhere' }), null);
@@ -107,7 +107,7 @@ test('a failed preparation names the step, keeps the verdict and leaves no stamp
   );
   const result = await prepareTree({ source, toolchain: system, cacheDir, log });
   assert.equal(result.ok, false);
-  assert.match(result.ok ? '' : result.userMessage, /failed at make rustavailable[\s\S]*too old/);
+  assert.match(result.ok ? '' : result.failure.userText, /failed at make rustavailable[\s\S]*too old/);
   assert.equal(existsSync(join(cacheDir, 'trees', `${key}.lock`)), false);
   assert.deepEqual(await listPreparedTrees(cacheDir), []);
 });
@@ -151,8 +151,8 @@ test('a second caller waits for the one holding the lock and then uses its tree'
   );
   rmSync(join(trees, `${key}.lock`));
   const result = await waiting;
-  assert.ok(result.ok, result.ok ? '' : result.userMessage);
-  assert.equal(result.cached, true);
-  assert.equal(result.tree.buildDir, join(trees, key, 'build'));
+  assert.ok(result.ok, result.ok ? '' : result.failure.userText);
+  assert.equal(result.value.cached, true);
+  assert.equal(result.value.tree.buildDir, join(trees, key, 'build'));
   assert.match(progress.join('\n'), /another process is preparing/);
 });
