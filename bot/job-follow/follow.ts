@@ -26,9 +26,17 @@ export interface JobStart {
 }
 
 /**
+ * How often a progress message may change between its first and its last state. Every edit shows as
+ * "(edited)" and re-renders the message in clients: a stage seen for less than this is not worth an
+ * edit. The first stage edit is due this long after the message was sent, so a job that finishes sooner
+ * gets no stage edit at all, only "done".
+ */
+export const PROGRESS_EDIT_INTERVAL_MS = 1000;
+
+/**
  * Follows one job in the chat: its progress message edited as the job moves (one edit at a time, in
- * order, only when the text changed), then "done" and the result. `progressSent` resolves with the
- * progress message once it is out.
+ * order, only when the text changed, at most once per PROGRESS_EDIT_INTERVAL_MS, the latest stage
+ * winning), then "done" and the result. `progressSent` resolves with the progress message once it is out.
  */
 function followJob(replies: Replies, kind: JobRequest['kind'], prefix: string, log: Logger) {
   const progressSent = Promise.withResolvers<MessageRef>();
@@ -36,26 +44,63 @@ function followJob(replies: Replies, kind: JobRequest['kind'], prefix: string, l
   const finished = Promise.withResolvers<JobResult>();
   let jobId = '';
   let shown = '';
-  let edits: Promise<unknown> = progressSent.promise;
-  const show = (text: string) => {
+  let sentAt = Number.POSITIVE_INFINITY;
+  let lastEditAt = Number.NEGATIVE_INFINITY;
+  /** The newest stage not shown yet, and the timer that will show it. */
+  let pending: string | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  // A progress message that could not be sent was reported by startJob; its edits then only log.
+  let edits: Promise<unknown> = progressSent.promise.then(
+    () => {
+      sentAt = Date.now();
+    },
+    () => {},
+  );
+  const edit = (text: string) => {
     edits = edits
       .then(async () => {
         if (text === shown) return;
         shown = text;
+        lastEditAt = Date.now();
         await replies.edit(await progressSent.promise, textMessage(text));
       })
       .catch((error: unknown) => log.warn({ err: error, jobId }, 'could not edit a job progress message'));
+    return edits;
+  };
+  /** A new stage: shown when the next edit is due, unless a newer one replaces it first. */
+  const show = (text: string) => {
+    pending = text;
+    if (timer) return;
+    void edits.then(() => {
+      if (timer || pending === null) return;
+      const due = Math.max(sentAt, lastEditAt) + PROGRESS_EDIT_INTERVAL_MS;
+      timer = setTimeout(
+        () => {
+          timer = null;
+          const stage = pending;
+          pending = null;
+          if (stage !== null) edit(stage);
+        },
+        Math.max(0, due - Date.now()),
+      );
+    });
   };
   const watcher: JobWatcher = {
     progress: (progress) => show(progressText(jobId, progress)),
     result: (result) => finished.resolve(result),
   };
-  /** Sends the result once it is there; then `done` runs (the obligation is settled). */
+  /**
+   * Sends the result once it is there; then `done` runs (the obligation is settled). "done" replaces any
+   * stage still waiting and goes out at once, before the result: the pacing is for the stages in
+   * between, and neither the final state nor the result waits for it.
+   */
   const deliver = (done: () => Promise<void>) =>
     replies.track(
       finished.promise.then(async (result) => {
-        show(doneText(result));
-        await edits;
+        if (timer) clearTimeout(timer);
+        timer = null;
+        pending = null;
+        await edit(doneText(result));
         // Once per job: a restart between sending the result and settling the job does not post it twice.
         await replies.send(resultMessage(result, kind, prefix), { once: `job-${result.jobId}-result` });
         await done();
