@@ -31,6 +31,7 @@ import {
   toEditedMessage,
   toIncomingMessage,
 } from './intake.ts';
+import { routeSdkGlobalLog, sdkLogger } from './sdk-log.ts';
 import { type MatrixCredentials, openSession } from './session.ts';
 import { createMatrixSurface, type MatrixSurface, retrying } from './surface.ts';
 
@@ -64,24 +65,6 @@ const CATCH_UP_EVENTS = 30;
 /** A message from before the start waits this long for its key: it was likely sent to an earlier device. */
 const CATCH_UP_KEY_WAIT_MS = 2_000;
 
-/** matrix-js-sdk's chatter goes to our log, one level down: its warnings are routine for a bot. */
-function sdkLogger(log: Logger) {
-  const child = log.child({ component: 'matrix-sdk' });
-  const at =
-    (level: 'trace' | 'debug' | 'warn') =>
-    (...parts: unknown[]) =>
-      child[level](parts.map((part) => (part instanceof Error ? part.message : String(part))).join(' '));
-  const logger = {
-    trace: at('trace'),
-    debug: at('trace'),
-    info: at('trace'),
-    warn: at('debug'),
-    error: at('warn'),
-    getChild: () => logger,
-  };
-  return logger;
-}
-
 function waitForFirstSync(client: MatrixClient): Promise<void> {
   return new Promise((resolve) => {
     const onSync = (state: SyncState) => {
@@ -98,6 +81,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   const opened = await openSession(options, { freshDevice: options.encryption !== undefined });
   if (!opened.ok) return opened;
   const session = opened.value;
+  routeSdkGlobalLog(log);
   const client = createClient({
     baseUrl: session.homeserverUrl,
     accessToken: session.accessToken,
