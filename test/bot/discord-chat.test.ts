@@ -213,3 +213,41 @@ test('👍 on an answer is feedback; on someone else’s message it is not', asy
   const recorded = await env.ledger.answer(`discord:${answerId}`);
   assert.equal(recorded?.question, '!ask which rustc does 6.1 need?');
 });
+
+test('an answer whose response was lost is posted once: discord.js’s retry repeats its enforced nonce', async () => {
+  const start = env.fake.requests.length;
+  env.fake.loseResponseNext('POST', CREATE_MESSAGE);
+  const question = env.fake.say(env.fake.channel.id, alice(), '!ask which bindgen does 6.1 need?');
+  await botMessages(question.id, start);
+  const attempts = env.fake.requests
+    .slice(start)
+    .filter((r) => r.method === 'POST' && CREATE_MESSAGE.test(r.path));
+  assert.deepEqual(
+    attempts.map((r) => r.status),
+    [0, 200],
+    'the connection reset after Discord created the message, and discord.js sent it again',
+  );
+  const [lost, retry] = attempts.map((r) => r.body as { nonce?: string; enforce_nonce?: boolean });
+  assert.ok(lost?.nonce && lost.enforce_nonce === true, 'an enforced nonce');
+  assert.equal(retry?.nonce, lost.nonce, 'the same one on the retry');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const answers = env.fake.messagesIn(question.id);
+  assert.equal(answers.length, 1, 'the user sees the answer once');
+  assert.match(answers[0]!.content, /0\.56\.0/);
+});
+
+test('👎 on an answer in a DM is feedback (the Direct Message Reactions intent)', async () => {
+  const dave = env.fake.user('dave');
+  const dm = env.fake.dm(dave);
+  const start = env.fake.requests.length;
+  env.fake.say(dm.id, dave, 'which rustc does 6.1 need?');
+  await botMessages(dm.id, start);
+  const answerId = env.fake.messagesIn(dm.id).find((m) => m.author.id === env.fake.botUser.id)!.id;
+  await eventually(() => env.ledger.answer(`discord:${answerId}`).then((found) => found ?? undefined));
+  env.fake.react(answerId, dave, '👎');
+  const ratings = await eventually(async () => {
+    const found = await env.ledger.ratings(`discord:${answerId}`);
+    return Object.keys(found).length > 0 ? found : undefined;
+  });
+  assert.deepEqual(ratings, { [dave.id]: 'down' });
+});

@@ -42,12 +42,19 @@ export interface DiscordBot {
   stop(): Promise<void>;
 }
 
+/** Discord sends only the events of the intents identified with: each is here for a feature. */
 const INTENTS = [
+  // The servers' channels and threads (discord.js's cache), and the threads the answers open.
   GatewayIntentBits.Guilds,
+  // Questions, edits and deletions in server channels and threads.
   GatewayIntentBits.GuildMessages,
+  // Privileged: the text of a server message that does not mention the bot (a `!ask` in a channel).
   GatewayIntentBits.MessageContent,
+  // Questions, edits and deletions in DMs.
   GatewayIntentBits.DirectMessages,
+  // 👍/👎 feedback (and ✅ on a digest) in servers, and in DMs.
   GatewayIntentBits.GuildMessageReactions,
+  GatewayIntentBits.DirectMessageReactions,
 ];
 
 export async function startDiscordBot(options: DiscordBotOptions): Promise<DiscordBot> {
@@ -57,6 +64,11 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     // DMs and messages sent before a restart arrive for uncached channels and messages.
     partials: [Partials.Channel, Partials.Message, Partials.Reaction, Partials.User],
     allowedMentions: { parse: [], repliedUser: false },
+    // Every message created carries an enforced nonce: when a response is lost (a connection reset after
+    // Discord created the message), discord.js sends the same body again and Discord returns the message
+    // it has instead of posting it twice. discord.js makes one per send unless the surface gives one
+    // derived from the dispatcher's idempotency key (surface.ts), which also holds across a restart.
+    enforceNonce: true,
     ...(options.restUrl ? { rest: { api: options.restUrl } } : {}),
   });
   /** The bot's user id, once connected. */

@@ -1,7 +1,8 @@
 /**
  * What the bot does on Discord, for the dispatcher and outside a reply: send a reply (rendered into
- * messages of at most 2,000 characters, the buttons on its last one, files attached; with an
- * idempotency key each message carries an enforced nonce, so Discord refuses it twice), edit it in place
+ * messages of at most 2,000 characters, the buttons on its last one, files attached; each message
+ * carries an enforced nonce, so that Discord creates it once: derived from the idempotency key when there
+ * is one, so that it holds across a restart, else discord.js's own for the send, bot.ts), edit it in place
  * (messages edited, added or removed to fit), remove it, react to a message, and download an attachment
  * under a size cap. No message mentions anyone but, as a reply, the asker.
  */

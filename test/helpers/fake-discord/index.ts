@@ -39,6 +39,7 @@ export interface RecordedRequest {
   body: Json | null;
   files: { name: string; data: Buffer; contentType: string }[];
   at: number;
+  /** 0: the connection was reset before the response (loseResponseNext). */
   status: number;
 }
 
@@ -52,9 +53,12 @@ interface Interaction {
   originalMessageId: string | null;
 }
 
-interface RateLimit {
+interface RequestMatch {
   method: string;
   path: RegExp;
+}
+
+interface RateLimit extends RequestMatch {
   retryAfterSeconds: number;
 }
 
@@ -64,6 +68,8 @@ type Handler = (request: RecordedRequest, match: RegExpExecArray) => Reply;
 const API_PREFIX = '/api/v10';
 const json = (status: number, body?: unknown): Reply => ({ status, body });
 const notFound = (what: string, code: number) => json(404, { message: `Unknown ${what}`, code });
+/** How long an enforced nonce is unique: "the past few minutes" (Create Message, `enforce_nonce`). */
+const NONCE_WINDOW_MS = 5 * 60_000;
 
 export class FakeDiscord {
   readonly token = 'fake-bot-token';
@@ -85,6 +91,9 @@ export class FakeDiscord {
   readonly #files = new Map<string, { data: Uint8Array; contentType: string }>();
   readonly #interactions = new Map<string, Interaction>();
   readonly #rateLimits: RateLimit[] = [];
+  readonly #lostResponses: RequestMatch[] = [];
+  /** Messages created with an enforced nonce, by author and nonce. */
+  readonly #nonces = new Map<string, { messageId: string; at: number }>();
   readonly #waiters = new Set<() => void>();
   readonly #routes: [string, RegExp, Handler][];
   #origin = '';
@@ -194,7 +203,7 @@ export class FakeDiscord {
         burst: false,
         type: 0,
       },
-      channel.guild_id ? Intent.GuildMessageReactions : 0,
+      channel.guild_id ? Intent.GuildMessageReactions : Intent.DirectMessageReactions,
     );
   }
 
@@ -279,6 +288,14 @@ export class FakeDiscord {
   /** Answers the next matching request with a 429 (Rate Limits, "Exceeding A Rate Limit"). */
   rateLimitNext(method: string, path: RegExp, retryAfterSeconds: number): void {
     this.#rateLimits.push({ method, path, retryAfterSeconds });
+  }
+
+  /**
+   * Handles the next matching request, then resets its connection before answering: the client cannot
+   * tell whether it took effect, as after a network failure.
+   */
+  loseResponseNext(method: string, path: RegExp): void {
+    this.#lostResponses.push({ method, path });
   }
 
   // ---- Internals -------------------------------------------------------------------------------
@@ -404,6 +421,7 @@ export class FakeDiscord {
       components: (body.components as Json[] | undefined) ?? [],
       attachments: this.#uploads(channel, request),
       flags: Number(body.flags ?? 0),
+      ...(body.nonce !== undefined ? { nonce: body.nonce as string | number } : {}),
       ...(reference
         ? {
             type: MessageType.Reply,
@@ -415,6 +433,23 @@ export class FakeDiscord {
     });
     this.#messages.set(message.id, message);
     this.#dispatchMessage('MESSAGE_CREATE', message, channel);
+    return message;
+  }
+
+  /**
+   * Create Message with `enforce_nonce`: a message of the same author with the same nonce in the past few
+   * minutes is returned, and none is created.
+   */
+  #onceByNonce(request: RecordedRequest, create: () => MessageObject): MessageObject {
+    const nonce = request.body?.nonce;
+    if (nonce === undefined || request.body?.enforce_nonce !== true) return create();
+    const key = `${this.botUser.id}:${String(nonce)}`;
+    const earlier = this.#nonces.get(key);
+    const existing =
+      earlier && Date.now() - earlier.at < NONCE_WINDOW_MS && this.#messages.get(earlier.messageId);
+    if (existing) return existing;
+    const message = create();
+    this.#nonces.set(key, { messageId: message.id, at: Date.now() });
     return message;
   }
 
@@ -475,7 +510,11 @@ export class FakeDiscord {
         /^\/channels\/(\d+)\/messages$/,
         (request, [, id]) => {
           const channel = this.#channels.get(id!);
-          return channel ? json(200, this.#createMessage(channel, request)) : notFound('Channel', 10003);
+          if (!channel) return notFound('Channel', 10003);
+          return json(
+            200,
+            this.#onceByNonce(request, () => this.#createMessage(channel, request)),
+          );
         },
       ],
       [
@@ -644,8 +683,13 @@ export class FakeDiscord {
       status: 0,
     };
     const reply = this.#handle(recorded, request.headers.authorization);
-    recorded.status = reply.status;
     this.requests.push(recorded);
+    if (this.#take(this.#lostResponses, recorded)) {
+      request.socket.resetAndDestroy();
+      this.#notify();
+      return;
+    }
+    recorded.status = reply.status;
     const headers: Record<string, string> = {};
     if (reply.status === 429) {
       const seconds = (reply.body as { retry_after: number }).retry_after;
@@ -665,9 +709,9 @@ export class FakeDiscord {
   }
 
   #handle(request: RecordedRequest, authorization: string | undefined): Reply {
-    const limit = this.#rateLimits.findIndex((l) => l.method === request.method && l.path.test(request.path));
-    if (limit >= 0) {
-      const [{ retryAfterSeconds }] = this.#rateLimits.splice(limit, 1) as [RateLimit];
+    const limit = this.#take(this.#rateLimits, request);
+    if (limit) {
+      const { retryAfterSeconds } = limit;
       return json(429, {
         message: 'You are being rate limited.',
         retry_after: retryAfterSeconds,
@@ -684,6 +728,12 @@ export class FakeDiscord {
       if (match && method === request.method) return handler(request, match);
     }
     return json(404, { message: '404: Not Found', code: 0 });
+  }
+
+  /** Removes and returns the first of `matches` that `request` matches. */
+  #take<T extends RequestMatch>(matches: T[], request: RecordedRequest): T | undefined {
+    const index = matches.findIndex((m) => m.method === request.method && m.path.test(request.path));
+    return index < 0 ? undefined : matches.splice(index, 1)[0];
   }
 
   #serveFile(path: string, response: ServerResponse): void {

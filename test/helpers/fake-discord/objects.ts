@@ -16,12 +16,13 @@ export const Op = {
   HeartbeatAck: 11,
 } as const;
 
-/** Gateway intents the bot uses (Gateway, "List of Intents"). */
+/** The gateway intents of the events the fake dispatches (Gateway, "List of Intents"). */
 export const Intent = {
   Guilds: 1 << 0,
   GuildMessages: 1 << 9,
   GuildMessageReactions: 1 << 10,
   DirectMessages: 1 << 12,
+  DirectMessageReactions: 1 << 13,
   MessageContent: 1 << 15,
 } as const;
 
@@ -207,6 +208,8 @@ export interface MessageObject extends Json {
   components: Json[];
   flags: number;
   type: number;
+  /** The nonce of the Create Message request, echoed in MESSAGE_CREATE. */
+  nonce?: string | number;
 }
 
 export function messageObject(
