@@ -7,6 +7,11 @@ export interface Failure {
   logText: string;
   /** The underlying error or data, logged alongside logText. */
   detail?: unknown;
+  /**
+   * The user's mistake (a typo, a file of the wrong kind or size), nothing wrong with the bot: logged at
+   * info, not error, where an operator's alerting would page on it.
+   */
+  userMistake?: boolean;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure };

@@ -56,7 +56,12 @@ export async function fetchTextAttachment(
 ): Promise<Result<string>> {
   const refuse = (userText: string, logText: string): Result<string> => ({
     ok: false,
-    failure: { userText, logText, detail: { name: attachment.name, size: attachment.size } },
+    failure: {
+      userText,
+      logText,
+      detail: { name: attachment.name, size: attachment.size },
+      userMistake: true,
+    },
   });
   if (!rules.accepts(attachment.name.toLowerCase())) {
     return refuse(

@@ -54,6 +54,7 @@ export function cleanIncomingText(raw: string, options: CleanOptions): Result<Cl
           'That looks like binary data rather than text, so I can’t read it. Please send your question as text.',
         logText: 'refused a message that looks binary',
         detail: { chars: raw.length, junkInSample: junk },
+        userMistake: true,
       },
     };
   }
@@ -65,6 +66,7 @@ export function cleanIncomingText(raw: string, options: CleanOptions): Result<Cl
       failure: {
         userText: `Your message was empty. Ask me anything about Rust-for-Linux, or try ${options.helpCommand} to see what I can do.`,
         logText: 'refused an empty message',
+        userMistake: true,
       },
     };
   }

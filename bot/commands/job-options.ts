@@ -14,7 +14,7 @@ export function parseJobOptions(text: string, allowBoot: boolean): Result<JobOpt
   const tokens = text.split(/\s+/).filter(Boolean);
   const refuse = (userText: string): Result<JobOptions> => ({
     ok: false,
-    failure: { userText, logText: 'refused job options', detail: { text } },
+    failure: { userText, logText: 'refused job options', detail: { text }, userMistake: true },
   });
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index]!;

@@ -67,8 +67,9 @@ export function createRouter(options: RouterOptions): Router {
     'i',
   );
 
-  const failureReply = (failure: Failure, message: IncomingMessage, level: 'info' | 'error') => {
-    log[level](
+  /** Logged at error unless it is the user's mistake: error means something is wrong with the bot. */
+  const failureReply = (failure: Failure, message: IncomingMessage) => {
+    log[failure.userMistake ? 'info' : 'error'](
       {
         err: failure.detail,
         messageId: message.id,
@@ -83,14 +84,14 @@ export function createRouter(options: RouterOptions): Router {
   async function run(command: Command, context: CommandContext): Promise<RichMessage | null> {
     try {
       const result = await command.run(context);
-      return result.ok ? result.value : failureReply(result.failure, context.message, 'error');
+      return result.ok ? result.value : failureReply(result.failure, context.message);
     } catch (error) {
       const failure = {
         userText: 'Sorry, something went wrong on my side. Please try again in a little while.',
         logText: `the ${command.name} command crashed`,
         detail: error,
       };
-      return failureReply(failure, context.message, 'error');
+      return failureReply(failure, context.message);
     }
   }
 
@@ -127,14 +128,14 @@ export function createRouter(options: RouterOptions): Router {
     if (!isForBot(message)) return null;
 
     let cleaned = clean(raw, maxChars);
-    if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
+    if (!cleaned.ok) return failureReply(cleaned.failure, message);
     // Code and configs are longer than questions: commands that take them read up to the code cap.
     const codeChars = (options.jobs?.limits.maxSourceKb ?? 0) * 1024;
     if (cleaned.value.truncated && codeChars > maxChars) {
       const [, name = ''] = commandParts(cleaned.value.text);
       if (cleaned.value.text.startsWith(prefix) && commands.get(name)?.takesCode)
         cleaned = clean(raw, codeChars);
-      if (!cleaned.ok) return failureReply(cleaned.failure, message, 'info');
+      if (!cleaned.ok) return failureReply(cleaned.failure, message);
     }
     const { text, truncated } = cleaned.value;
 

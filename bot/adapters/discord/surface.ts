@@ -193,12 +193,15 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     },
 
     async fetch(attachment: AttachmentInfo, { maxBytes }): Promise<Result<Uint8Array>> {
-      const tooLarge = () =>
-        failure<Uint8Array>(
-          `“${attachment.name}” is larger than ${Math.floor(maxBytes / 1024)} KB, the most I take.`,
-          'refused an oversized attachment',
-          { name: attachment.name, size: attachment.size, maxBytes },
-        );
+      const tooLarge = (): Result<Uint8Array> => ({
+        ok: false,
+        failure: {
+          userText: `“${attachment.name}” is larger than ${Math.floor(maxBytes / 1024)} KB, the most I take.`,
+          logText: 'refused an oversized attachment',
+          detail: { name: attachment.name, size: attachment.size, maxBytes },
+          userMistake: true,
+        },
+      });
       const url = attachmentUrls.urlOf(attachment.id);
       if (!url)
         return failure('I can’t see that file anymore. Please attach it again.', 'unknown attachment');

@@ -100,6 +100,11 @@ function failed(userText: string, logText: string, detail?: unknown): Result<Uin
   return { ok: false, failure: { userText, logText, detail } };
 }
 
+/** A file refused for what it is (too large, binary): the user's mistake, not the bot's. */
+function refused(userText: string, logText: string, detail: unknown): Result<Uint8Array> {
+  return { ok: false, failure: { userText, logText, detail, userMistake: true } };
+}
+
 async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array | null> {
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -244,14 +249,14 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
 
     async fetch(attachment: AttachmentInfo, { maxBytes }) {
       const tooBig = () =>
-        failed(
+        refused(
           `“${attachment.name}” is larger than I take (${Math.round(maxBytes / 1024)} KiB).`,
           'matrix: attachment over the size cap',
           { name: attachment.name, size: attachment.size, maxBytes },
         );
       if (attachment.size !== null && attachment.size > maxBytes) return tooBig();
       if (attachment.mimeType && BINARY_MIME.test(attachment.mimeType)) {
-        return failed(
+        return refused(
           `“${attachment.name}” is ${attachment.mimeType}, not a text file. Please attach the source, .config or log as text.`,
           'matrix: refused a binary attachment by its type',
           { name: attachment.name, mimeType: attachment.mimeType },
