@@ -243,6 +243,7 @@ async function connectRooms(
         token: discord.token,
         applicationId: discord.applicationId,
         guildIds: discord.guildIds,
+        apiBaseUrl: discord.apiBaseUrl,
         dispatcher: roomDispatcher('discord'),
         commandPrefix: config.chat.commandPrefix,
         log,

@@ -469,6 +469,10 @@ const settings = z.strictObject({
         description:
           'Servers to register slash commands in (at once); empty: globally (Discord may take an hour).',
       }),
+      apiBaseUrl: z.string().url().default('https://discord.com/api').meta({
+        description:
+          "Discord's REST API, without the version: another base to go through an HTTP proxy (shared rate limits across processes). The gateway URL is the one GET /gateway/bot answers.",
+      }),
     })
     .superRefine((discord, context) => {
       if (discord.token !== '' && !/^\d+$/.test(discord.applicationId))

@@ -27,8 +27,11 @@ export interface DiscordBotOptions {
   /** The router's command prefix, for the commands slash commands and buttons stand for. */
   commandPrefix: string;
   log: Logger;
-  /** REST base URL, `https://discord.com/api` by default; tests point it at a fake. */
-  restUrl?: string;
+  /**
+   * Discord's REST API without the version (discord.apiBaseUrl), discord.js's `https://discord.com/api`
+   * when absent; the gateway's URL is what its GET /gateway/bot answers.
+   */
+  apiBaseUrl?: string;
   /** Replies needing more messages than this go as one message plus an attached file. */
   maxMessagesPerReply?: number;
 }
@@ -69,7 +72,7 @@ export async function startDiscordBot(options: DiscordBotOptions): Promise<Disco
     // it has instead of posting it twice. discord.js makes one per send unless the surface gives one
     // derived from the dispatcher's idempotency key (surface.ts), which also holds across a restart.
     enforceNonce: true,
-    ...(options.restUrl ? { rest: { api: options.restUrl } } : {}),
+    ...(options.apiBaseUrl ? { rest: { api: options.apiBaseUrl } } : {}),
   });
   /** The bot's user id, once connected. */
   let botId = '';

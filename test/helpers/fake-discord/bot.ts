@@ -43,7 +43,7 @@ export async function startBotOnFake(
     dispatcher,
     commandPrefix: PREFIX,
     log,
-    restUrl: fake.restUrl,
+    apiBaseUrl: fake.apiBaseUrl,
     ...extra.bot,
   });
   return {

@@ -2,7 +2,7 @@
  * A loopback Discord for tests: the REST API v10 routes the bot uses, a CDN route for attachments and a
  * gateway (gateway.ts), over one HTTP server. Tests act as users (say, edit, delete, react, run a slash
  * command, press a button) and assert on what the bot sent: every request is recorded.
- * Point discord.js at it with `rest: { api: fake.restUrl }`; GET /gateway/bot hands out the ws:// URL.
+ * Point the bot at it with `discord.apiBaseUrl` (`fake.apiBaseUrl`); GET /gateway/bot hands out the ws:// URL.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -117,8 +117,8 @@ export class FakeDiscord {
     return fake;
   }
 
-  /** The `rest.api` option of discord.js. */
-  get restUrl(): string {
+  /** The REST API's base without the version, for `discord.apiBaseUrl` (discord.js's `rest.api`). */
+  get apiBaseUrl(): string {
     return `${this.#origin}/api`;
   }
 
