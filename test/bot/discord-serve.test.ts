@@ -29,6 +29,8 @@ test('serve talks to the Discord API at discord.apiBaseUrl: a question, its answ
     RFL_DISCORD_GUILD_IDS: JSON.stringify([fake.guildId]),
     RFL_DISCORD_API_BASE_URL: fake.apiBaseUrl,
   });
+  const redis = new Redis(redisUrl);
+  const ledger = new RedisChatLedger(redis);
   try {
     await fake.waitFor(() => /"msg":"serving/.test(bot.stderr()), 60_000, 'the bot to serve');
     assert.ok(fake.commands.has(fake.guildId), 'slash commands registered through the fake');
@@ -41,15 +43,12 @@ test('serve talks to the Discord API at discord.apiBaseUrl: a question, its answ
     assert.match(answer!.content, /0\.56\.0/);
 
     // Rated once the bot has recorded the answer, as a reader would, after reading it.
-    const redis = new Redis(redisUrl);
-    const ledger = new RedisChatLedger(redis);
     await eventually(() => ledger.answer(`discord:${answer!.id}`).then((found) => found ?? undefined));
     fake.react(answer!.id, alice, '👎');
     const ratings = await eventually(async () => {
       const found = await ledger.ratings(`discord:${answer!.id}`);
       return Object.keys(found).length > 0 ? found : undefined;
     });
-    redis.disconnect();
     assert.deepEqual(ratings, { [alice.id]: 'down' });
     const port = /"port":(\d+),"msg":"ops endpoints/.exec(bot.stderr())?.[1];
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -59,6 +58,7 @@ test('serve talks to the Discord API at discord.apiBaseUrl: a question, its answ
       /rfl_feedback_total\{rating="down"\} 1/,
     );
   } finally {
+    redis.disconnect();
     bot.child.kill('SIGTERM');
   }
   assert.equal(await bot.exited, 0, bot.stderr().slice(-2000));
