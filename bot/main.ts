@@ -18,10 +18,10 @@ import { createLogger, type Logger } from '../config/logger.ts';
 import { registerQueueDepth } from '../config/metrics.ts';
 import type { Config } from '../config/schema.ts';
 import { type ActivityLog, activityKey, RedisActivityLog } from '../jobs/activity.ts';
-import { findKernelSource } from '../jobs/kernel/kernel-source.ts';
 import { ensureRedis } from '../jobs/queue/local-redis.ts';
 import { DEFAULT_QUEUE, JobQueue } from '../jobs/queue/queue.ts';
 import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
+import { kernelTreesToIndex } from '../knowledge/kernel-trees.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { createLlmPhraser } from '../knowledge/llm.ts';
 import { createKnowledgeService } from '../knowledge/service.ts';
@@ -81,13 +81,14 @@ async function createBotRouter(
   log: Logger,
   onStatus?: (text: string | null) => void,
 ): Promise<{ router: Router; digest: DigestService | null }> {
-  onStatus?.('looking for a kernel source tree…');
-  const source = await findKernelSource({ kernel: config.kernel, cacheDir: config.cacheDir, log });
-  if (!source.ok) log.warn(source.userMessage);
+  onStatus?.('looking for the kernel source trees…');
+  const kernelTrees = await kernelTreesToIndex(config.kernel, { cacheDir: config.cacheDir, log });
+  for (const problem of kernelTrees.problems) log.warn(problem);
   onStatus?.('loading the knowledge base…');
   const kb = await loadKnowledgeBase(
     {
-      kernelTrees: [...(source.ok ? [source.path] : []), ...config.kernel.extraTrees.map((t) => t.path)],
+      kernelTrees: kernelTrees.roots,
+      defaultSeries: kernelTrees.defaultSeries,
       markdownTrees: config.knowledge.markdownTrees,
       faqDir: config.knowledge.faqDir,
       wholeDocumentation: config.knowledge.wholeDocumentation,

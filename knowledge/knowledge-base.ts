@@ -12,7 +12,7 @@ import type { Logger } from '../config/logger.ts';
 import type { FaqEntry } from './answer-types.ts';
 import { ingestCorpus } from './ingest/corpus.ts';
 import { ingestFaq } from './ingest/faq.ts';
-import { ingestKernelTree } from './ingest/kernel-tree.ts';
+import { ingestKernelTree, type SourceDeclaration } from './ingest/kernel-tree.ts';
 import { ingestMarkdownTree } from './ingest/markdown.ts';
 import type { Passage, TreeInfo } from './passage.ts';
 import { SearchIndex } from './search-index.ts';
@@ -24,6 +24,14 @@ export interface KnowledgeSources {
   markdownTrees: { path: string; id?: string | undefined; baseUrl?: string | undefined }[];
   faqDir: string | null;
   wholeDocumentation: boolean;
+  /** The series a question naming no version is answered from (kernel.default); null: the newest. */
+  defaultSeries?: string | null;
+}
+
+/** The Rust items of one kernel tree given by `kernelTrees`, read from its rust/kernel and rust/macros. */
+export interface TreeDeclarations {
+  tree: TreeInfo;
+  declarations: SourceDeclaration[];
 }
 
 export interface KnowledgeBase {
@@ -31,6 +39,8 @@ export interface KnowledgeBase {
   passages: Passage[];
   index: SearchIndex;
   faq: FaqEntry[];
+  declarations: TreeDeclarations[];
+  defaultSeries: string | null;
   /** Problems an operator should fix (a malformed FAQ entry, a missing tree), already logged. */
   problems: string[];
 }
@@ -49,6 +59,7 @@ export async function ingestSources(sources: KnowledgeSources, log: Logger) {
   const trees: TreeInfo[] = [];
   const passages: Passage[] = [];
   const problems: string[] = [];
+  const declarations: TreeDeclarations[] = [];
   let faq: FaqEntry[] = [];
   for (const dir of sources.corpora ?? []) {
     const result = await ingestCorpus(dir);
@@ -63,6 +74,7 @@ export async function ingestSources(sources: KnowledgeSources, log: Logger) {
     const result = await ingestKernelTree(root, { wholeDocumentation: sources.wholeDocumentation });
     trees.push(result.tree);
     passages.push(...result.passages);
+    declarations.push({ tree: result.tree, declarations: result.declarations });
   }
   for (const tree of sources.markdownTrees) {
     if (!existsSync(tree.path)) {
@@ -81,7 +93,7 @@ export async function ingestSources(sources: KnowledgeSources, log: Logger) {
     problems.push(...result.problems);
   }
   for (const problem of problems) log.warn(problem);
-  return { trees, passages, faq, problems };
+  return { trees, passages, faq, declarations, defaultSeries: sources.defaultSeries ?? null, problems };
 }
 
 export async function loadKnowledgeBase(

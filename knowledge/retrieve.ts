@@ -3,7 +3,7 @@
  *
  * Ranking: the index scores the question's own terms, plus the docs' vocabulary for what it describes
  * at a lower weight; one passage per section survives, from the version the question names, else from
- * the newest tree. Confidence: how much of the question's distinctive vocabulary (idf-weighted) the best
+ * the default series (kernel.default), with unversioned trees (mainline docs, websites) as today. Confidence: how much of the question's distinctive vocabulary (idf-weighted) the best
  * passages actually contain — an off-topic question ("a Windows kernel driver crate") shares only common
  * words with the docs, so its rare words go unmatched and confidence stays low.
  */
@@ -33,6 +33,12 @@ const FILLER =
  * ones (the FAQ, websites), and other versions' passages fall back.
  */
 const ASKED_VERSION_BOOST = 2;
+/**
+ * A question naming no version is about the default series: other series' passages (a section whose
+ * heading changed between releases, an API since renamed) count this much, so they neither crowd out
+ * nor repeat the default series' answer, yet still answer what only they cover.
+ */
+const OTHER_SERIES_PRIOR = 0.5;
 /** Passages whose content counts toward coverage. */
 const COVERAGE_DEPTH = 3;
 
@@ -41,6 +47,8 @@ export interface RetrieveOptions {
   /** Overrides of the weights above, for tuning runs. */
   hintBoost?: number;
   generalDocsPrior?: number;
+  /** The series a question naming none is answered from; null: the newest tree's. */
+  defaultSeries?: string | null;
 }
 
 export function retrieve(index: SearchIndex, question: string, options: RetrieveOptions = {}): Retrieval {
@@ -62,7 +70,7 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   const found = index
     .search(query, { limit: CANDIDATES })
     .map((hit) => (isRustSpecific(hit.passage) ? hit : { ...hit, score: hit.score * prior }));
-  const hits = preferVersion(found, askedVersion).slice(0, limit);
+  const hits = preferVersion(found, askedVersion, options.defaultSeries ?? null).slice(0, limit);
   return {
     question,
     hits,
@@ -106,25 +114,30 @@ function seriesOf(version: string | null): string | null {
 }
 
 /**
- * One hit per section across trees: the asked version's copy when there is one, else the newest. A
- * question naming a version also moves that version's passages up and other versions' down.
+ * One hit per section across trees: the asked version's copy when there is one, else the default
+ * series' (an unversioned copy still wins then, as it is the newest). A question naming an indexed
+ * version moves that version's passages up and other versions' down; one naming none moves other
+ * series than the default down.
  */
-function preferVersion(hits: Hit[], askedVersion: string | null): Hit[] {
+function preferVersion(hits: Hit[], askedVersion: string | null, defaultSeries: string | null): Hit[] {
   const indexedAsked =
     askedVersion !== null && hits.some((h) => seriesOf(h.passage.kernelVersion) === askedVersion);
+  const pinned = indexedAsked ? askedVersion : defaultSeries;
+  const weight = (series: string | null): number => {
+    if (series === null || pinned === null) return 1;
+    if (indexedAsked) return series === pinned ? ASKED_VERSION_BOOST : 1 / ASKED_VERSION_BOOST;
+    // A version asked for but not indexed: the answer says so, and no series is the asked one.
+    return series === pinned || askedVersion !== null ? 1 : OTHER_SERIES_PRIOR;
+  };
   const adjusted = hits.map((hit) => {
-    const series = seriesOf(hit.passage.kernelVersion);
-    if (!indexedAsked || series === null) return hit;
-    return {
-      ...hit,
-      score: hit.score * (series === askedVersion ? ASKED_VERSION_BOOST : 1 / ASKED_VERSION_BOOST),
-    };
+    const factor = weight(seriesOf(hit.passage.kernelVersion));
+    return factor === 1 ? hit : { ...hit, score: hit.score * factor };
   });
   const best = new Map<string, Hit>();
   for (const hit of adjusted) {
     const key = sectionKey(hit.passage);
     const kept = best.get(key);
-    if (!kept || better(hit, kept, indexedAsked ? askedVersion : null))
+    if (!kept || better(hit, kept, pinned, indexedAsked))
       best.set(key, kept ? { ...hit, score: Math.max(hit.score, kept.score) } : hit);
   }
   return [...best.values()].sort((a, b) => b.score - a.score);
@@ -134,9 +147,10 @@ function sectionKey(p: Passage): string {
   return `${p.kind}|${p.path}|${p.sectionPath.join(' > ')}|${p.id.split('~')[1] ?? ''}`;
 }
 
-function better(candidate: Hit, kept: Hit, askedVersion: string | null): boolean {
+function better(candidate: Hit, kept: Hit, pinned: string | null, asked: boolean): boolean {
   const [c, k] = [candidate.passage.kernelVersion, kept.passage.kernelVersion];
-  if (askedVersion !== null && seriesOf(c) !== seriesOf(k)) return seriesOf(c) === askedVersion;
+  const differ = seriesOf(c) !== seriesOf(k);
+  if (pinned !== null && differ && (asked || (c !== null && k !== null))) return seriesOf(c) === pinned;
   return isNewer(c, k);
 }
 

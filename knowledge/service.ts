@@ -10,6 +10,7 @@ import type { KnowledgeBase } from './knowledge-base.ts';
 import type { LlmPhraser } from './llm.ts';
 import { retrieve } from './retrieve.ts';
 import { analyze } from './tokenize.ts';
+import { declarationIndex, versionHistoryAnswer } from './version-history.ts';
 
 export interface ServiceOptions {
   knowledge: Pick<Config['knowledge'], 'minConfidence' | 'maxSources'>;
@@ -21,17 +22,21 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
   const { knowledge, llm, log } = options;
   const faqTerms = new Map(kb.faq.map((entry) => [entry, new Set(analyze(faqHaystack(entry)))]));
   const indexedVersions = kb.trees.map((tree) => tree.kernelVersion).filter((v): v is string => v !== null);
+  const declarations = declarationIndex(kb.declarations);
   return {
     async ask(question: string): Promise<Answer> {
       const rule = ruleAnswer(classifyMessage(question));
       if (rule) return rule;
       const started = performance.now();
-      const retrieval = retrieve(kb.index, question);
-      const answer = composeAnswer(retrieval, knowledge);
+      const retrieval = retrieve(kb.index, question, { defaultSeries: kb.defaultSeries });
+      const history = versionHistoryAnswer(declarations, question, knowledge.maxSources);
+      const answer = history ?? composeAnswer(retrieval, knowledge);
       const ms = performance.now() - started;
       metrics.observeRetrieval(ms / 1000);
       log.debug({ ms: Math.round(ms), confidence: retrieval.confidence, kind: answer.kind }, 'retrieved');
-      const final = answer.kind === 'answer' && llm ? await llm.phrase(question, retrieval, answer) : answer;
+      // The version history is read from the sources, not phrased from passages.
+      const final =
+        answer.kind === 'answer' && llm && !history ? await llm.phrase(question, retrieval, answer) : answer;
       // Off-topic messages (composed as smalltalk) are neither.
       if (final.kind === 'answer' || final.kind === 'abstain')
         metrics.questionAnswered(final.kind === 'answer');

@@ -7,6 +7,7 @@ import { exists, listFiles, readOptional } from './files.ts';
 import { kernelDocUrl, kernelSourceUrl } from './links.ts';
 import { parseRst } from './rst-syntax.ts';
 import { rustDocPassages } from './rust-docs.ts';
+import { parseRustSource, type RustDeclaration } from './rust-source.ts';
 import { kconfigPassages, makefilePassages, sampleSourcePassages } from './samples.ts';
 import {
   createIdAllocator,
@@ -15,6 +16,16 @@ import {
   passagesFromChunks,
   sectionPassages,
 } from './sections.ts';
+
+/** A Rust item of the tree's rust/kernel or rust/macros, and the file declaring it. */
+export interface SourceDeclaration extends RustDeclaration {
+  path: string;
+}
+
+export interface IngestedKernelTree extends IngestedTree {
+  /** Its Rust items, so that which versions have an API can be read from the sources themselves. */
+  declarations: SourceDeclaration[];
+}
 
 export interface KernelTreeOptions {
   /** Every .rst under Documentation/, not only the parts newcomers to Rust need. */
@@ -28,7 +39,10 @@ const DEFAULT_DOC_FOLDERS = ['rust', 'process', 'kbuild', 'dev-tools'];
 
 const TOOL_TABLE = 'scripts/min-tool-version.sh';
 
-export async function ingestKernelTree(root: string, options: KernelTreeOptions = {}): Promise<IngestedTree> {
+export async function ingestKernelTree(
+  root: string,
+  options: KernelTreeOptions = {},
+): Promise<IngestedKernelTree> {
   const absoluteRoot = resolve(root);
   const kernelVersion = await readKernelVersion(absoluteRoot);
   const tree: TreeInfo = {
@@ -75,9 +89,14 @@ export async function ingestKernelTree(root: string, options: KernelTreeOptions 
       name === 'Kconfig' ? kconfigPassages : name === 'Makefile' ? makefilePassages : sampleSourcePassages;
     passages.push(...parse(origin(path), text));
   }
-  for (const { path, text } of rustTexts) passages.push(...rustDocPassages(origin(path), text));
+  const declarations: SourceDeclaration[] = [];
+  for (const { path, text } of rustTexts) {
+    const parsed = parseRustSource(text);
+    passages.push(...rustDocPassages(origin(path), parsed));
+    for (const declaration of parsed.declarations) declarations.push({ ...declaration, path });
+  }
   if (toolTable !== null) passages.push(...toolVersionPassages(origin(TOOL_TABLE), toolTable));
-  return { tree, passages };
+  return { tree, passages, declarations };
 }
 
 export function kernelTreeId(kernelVersion: string | null): string {

@@ -2,7 +2,7 @@
 import type { Passage } from '../passage.ts';
 import { kernelSourceUrl } from './links.ts';
 import { markdownBlocks } from './markdown-syntax.ts';
-import { parseRustSource, type RustPublicItem } from './rust-source.ts';
+import type { RustPublicItem, RustSourceDocs } from './rust-source.ts';
 import { type Chunk, chunkBlocks, type FileOrigin, passagesFromChunks } from './sections.ts';
 
 /** rust/kernel/sync/arc.rs → ['kernel', 'sync', 'arc']; lib.rs and mod.rs stand for their folder. */
@@ -19,8 +19,7 @@ export function rustModulePath(path: string): string[] {
  * One passage for the module docs (`//!`), one listing the file's public items (so "is there a net
  * module?" finds lib.rs), and one per documented item (`///`) with its signature first in `code`.
  */
-export function rustDocPassages(origin: FileOrigin, source: string): Passage[] {
-  const parsed = parseRustSource(source);
+export function rustDocPassages(origin: FileOrigin, parsed: RustSourceDocs): Passage[] {
   const modulePath = rustModulePath(origin.path);
   const url = (line: number) => kernelSourceUrl(origin.tree.kernelVersion, origin.path, line);
   const head = (key: string, sectionPath: string[]) => ({

@@ -22,12 +22,23 @@ export interface RustPublicItem {
   line: number;
 }
 
+/** An item the file declares, documented or not: what "since which version does X exist?" looks up. */
+export interface RustDeclaration {
+  /** As RustDocItem names it, qualified by its owner: `KVec`, `Arc::new`, `module!`. */
+  name: string;
+  /** The declaration's first line, trimmed. */
+  head: string;
+  line: number;
+}
+
 export interface RustSourceDocs {
   /** The `//!` lines without their marker. */
   moduleDocs: Line[];
   items: RustDocItem[];
   /** Public items at the top level of the file. */
   publicItems: RustPublicItem[];
+  /** Every item but impl blocks and imports. */
+  declarations: RustDeclaration[];
 }
 
 const ITEM_HEAD =
@@ -50,7 +61,7 @@ const KIND_WORDS: Record<string, string> = {
 export function parseRustSource(source: string): RustSourceDocs {
   const lines = toLines(source);
   const code = codeOfLines(lines);
-  const result: RustSourceDocs = { moduleDocs: [], items: [], publicItems: [] };
+  const result: RustSourceDocs = { moduleDocs: [], items: [], publicItems: [], declarations: [] };
   const owners: { name: string; depth: number }[] = [];
   let depth = 0;
   let docs: Line[] = [];
@@ -104,9 +115,12 @@ export function parseRustSource(source: string): RustSourceDocs {
         .join(' ');
       const name = itemName(flat, attributes);
       const owner = owners[owners.length - 1]?.name;
+      const qualified = owner ? `${owner}::${name}` : name;
+      if (head && head[1] !== 'impl' && head[1] !== 'use')
+        result.declarations.push({ name: qualified, head: trimmed, line: line.no });
       if (docs.length > 0) {
         result.items.push({
-          name: owner ? `${owner}::${name}` : name,
+          name: qualified,
           signature: signatureText(declaration),
           docs,
           lines: [docs[0]!.no, lines[end]!.no],
