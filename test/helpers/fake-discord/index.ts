@@ -70,6 +70,8 @@ const json = (status: number, body?: unknown): Reply => ({ status, body });
 const notFound = (what: string, code: number) => json(404, { message: `Unknown ${what}`, code });
 /** How long an enforced nonce is unique: "the past few minutes" (Create Message, `enforce_nonce`). */
 const NONCE_WINDOW_MS = 5 * 60_000;
+/** Create Message's `nonce` is "up to 25 characters". */
+const MAX_NONCE_CHARS = 25;
 
 export class FakeDiscord {
   readonly token = 'fake-bot-token';
@@ -511,6 +513,10 @@ export class FakeDiscord {
         (request, [, id]) => {
           const channel = this.#channels.get(id!);
           if (!channel) return notFound('Channel', 10003);
+          const nonce = request.body?.nonce;
+          if (nonce !== undefined && String(nonce).length > MAX_NONCE_CHARS) {
+            return json(400, { message: 'Invalid Form Body', code: 50035, errors: { nonce: {} } });
+          }
           return json(
             200,
             this.#onceByNonce(request, () => this.#createMessage(channel, request)),
