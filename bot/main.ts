@@ -21,7 +21,7 @@ import { type ActivityLog, activityKey, RedisActivityLog } from '../jobs/activit
 import { ensureRedis } from '../jobs/queue/local-redis.ts';
 import { DEFAULT_QUEUE, JobQueue } from '../jobs/queue/queue.ts';
 import { type RunningWorker, runWorker } from '../jobs/run-worker.ts';
-import { kernelTreesToIndex } from '../knowledge/kernel-trees.ts';
+import { configuredSources } from '../knowledge/kernel-trees.ts';
 import { loadKnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { createLlmPhraser } from '../knowledge/llm.ts';
 import { createKnowledgeService } from '../knowledge/service.ts';
@@ -82,19 +82,14 @@ async function createBotRouter(
   onStatus?: (text: string | null) => void,
 ): Promise<{ router: Router; digest: DigestService | null }> {
   onStatus?.('looking for the kernel source trees…');
-  const kernelTrees = await kernelTreesToIndex(config.kernel, { cacheDir: config.cacheDir, log });
-  for (const problem of kernelTrees.problems) log.warn(problem);
+  const sources = await configuredSources(config, log);
   onStatus?.('loading the knowledge base…');
-  const kb = await loadKnowledgeBase(
-    {
-      kernelTrees: kernelTrees.roots,
-      defaultSeries: kernelTrees.defaultSeries,
-      markdownTrees: config.knowledge.markdownTrees,
-      faqDir: config.knowledge.faqDir,
-      wholeDocumentation: config.knowledge.wholeDocumentation,
-    },
-    { cacheDir: config.cacheDir, name: 'bot', log, ...(onStatus ? { onStatus } : {}) },
-  );
+  const kb = await loadKnowledgeBase(sources, {
+    cacheDir: config.cacheDir,
+    name: 'bot',
+    log,
+    ...(onStatus ? { onStatus } : {}),
+  });
   const knowledge = createKnowledgeService(kb, {
     knowledge: config.knowledge,
     llm: createLlmPhraser(config.llm, log),

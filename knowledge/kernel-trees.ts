@@ -5,7 +5,9 @@
  * fetched yet is a problem to log (npm run provision fetches it), not a wait.
  */
 import type { Logger } from '../config/logger.ts';
+import type { Config } from '../config/schema.ts';
 import { ensureKernelSource, type KernelConfig, kernelPlan } from '../jobs/kernel/kernel-source.ts';
+import type { KnowledgeSources } from './knowledge-base.ts';
 
 export interface KernelTreesToIndex {
   /** Source roots, the default series first. */
@@ -34,5 +36,18 @@ export async function kernelTreesToIndex(
     roots: [...roots, ...extra.filter((root) => !roots.includes(root))],
     defaultSeries: plan.value.defaultSeries,
     problems,
+  };
+}
+
+/** What the bot indexes: the configured kernel trees, Markdown trees and FAQ; a missing series is logged. */
+export async function configuredSources(config: Config, log: Logger): Promise<KnowledgeSources> {
+  const kernelTrees = await kernelTreesToIndex(config.kernel, { cacheDir: config.cacheDir, log });
+  for (const problem of kernelTrees.problems) log.warn(problem);
+  return {
+    kernelTrees: kernelTrees.roots,
+    defaultSeries: kernelTrees.defaultSeries,
+    markdownTrees: config.knowledge.markdownTrees,
+    faqDir: config.knowledge.faqDir,
+    wholeDocumentation: config.knowledge.wholeDocumentation,
   };
 }

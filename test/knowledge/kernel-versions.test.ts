@@ -14,7 +14,7 @@ import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import type { KernelConfig } from '../../jobs/kernel/kernel-source.ts';
 import { kernelPlan } from '../../jobs/kernel/kernel-source.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
-import { kernelTreesToIndex } from '../../knowledge/kernel-trees.ts';
+import { configuredSources, kernelTreesToIndex } from '../../knowledge/kernel-trees.ts';
 import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { createKnowledgeService } from '../../knowledge/service.ts';
 import { terminalDispatcher } from '../bot/terminal-dispatcher.ts';
@@ -184,17 +184,12 @@ test('through the terminal chat on the provisioned 6.1 and 6.12 trees', {
   skip: provisioned.ok ? false : provisioned.why,
 }, async () => {
   const config = defaultConfig();
-  const trees = await kernelTreesToIndex(config.kernel, { cacheDir: config.cacheDir, log });
-  const kb = await loadKnowledgeBase(
-    {
-      kernelTrees: trees.roots,
-      defaultSeries: trees.defaultSeries,
-      markdownTrees: [],
-      faqDir: config.knowledge.faqDir,
-      wholeDocumentation: false,
-    },
-    { cacheDir: join(work, 'real-cache'), name: 'real', log },
-  );
+  // The bot's own sources: every configured series, the FAQ, the Markdown trees.
+  const kb = await loadKnowledgeBase(await configuredSources(config, log), {
+    cacheDir: join(work, 'real-cache'),
+    name: 'real',
+    log,
+  });
   const knowledge = createKnowledgeService(kb, { knowledge: config.knowledge, llm: null, log });
   const { router } = fixtureChat(knowledge, 'terminal');
   const input = new PassThrough();
