@@ -99,8 +99,10 @@ function byName(declarations: SourceDeclaration[]): Map<string, SourceDeclaratio
   return map;
 }
 
+/** `pub`, `pub(crate)`, or a macro (macro_rules! items are used across the crate). */
 function isPublic(declaration: SourceDeclaration): boolean {
-  return declaration.head.startsWith('pub ') || declaration.head.startsWith('#[macro_export]');
+  const { head } = declaration;
+  return head.startsWith('pub ') || head.startsWith('pub(') || head.startsWith('macro_rules!');
 }
 
 /**
