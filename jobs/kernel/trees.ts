@@ -1,7 +1,7 @@
 /**
  * The kernel trees a worker builds against: one per configured series (kernel.trees). When the worker
  * starts, each series' toolchain and source are fetched and its tree prepared in the background, in two
- * steps: first up to modules_prepare, so `!build` works within minutes of a fresh cache, then bzImage
+ * rounds: first up to modules_prepare, so `!build` works within minutes of a fresh cache, then bzImage
  * for boots. A job that needs a tree still being prepared waits for it and says so; a `--boot` asked for
  * before the image exists is told it comes later.
  */
@@ -89,22 +89,34 @@ export class KernelTrees {
    * first, then with bzImage; progress goes to the log.
    */
   prepareAll(): void {
-    for (const plan of this.#plan.series) this.#track(this.#prepare(plan));
+    this.#track(this.#prepareInTurn());
   }
 
-  async #prepare(plan: SeriesPlan): Promise<void> {
-    const { series } = plan;
+  /**
+   * One preparation at a time (each make uses every core): every series buildable first, the default
+   * first, so `!build` works as early as it can; then their kernel images for boots. A series that
+   * failed is not tried again for its image.
+   */
+  async #prepareInTurn(): Promise<void> {
+    const failed = new Set<string>();
     for (const boot of [false, true]) {
-      const result = await provisionSeries(plan, { cacheDir: this.#cacheDir, log: this.#log, boot });
-      if (!result.ok) {
-        this.#log.error({ series, ...(result.failure.detail as object) }, result.failure.logText);
-        return;
+      for (const plan of this.#plan.series) {
+        if (failed.has(plan.series)) continue;
+        const result = await provisionSeries(plan, { cacheDir: this.#cacheDir, log: this.#log, boot });
+        if (!result.ok) {
+          failed.add(plan.series);
+          this.#log.error(
+            { series: plan.series, ...(result.failure.detail as object) },
+            result.failure.logText,
+          );
+          continue;
+        }
+        const { tree, cached } = result.value;
+        this.#log.info({ series: plan.series, key: tree.key, cached, boot }, 'kernel tree ready');
+        this.#ready.resolve();
+        this.#ready = Promise.withResolvers<void>();
+        for (const listener of this.#onReady) listener();
       }
-      const { tree, cached } = result.value;
-      this.#log.info({ series, key: tree.key, cached, boot }, 'kernel tree ready');
-      this.#ready.resolve();
-      this.#ready = Promise.withResolvers<void>();
-      for (const listener of this.#onReady) listener();
     }
   }
 

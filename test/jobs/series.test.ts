@@ -63,6 +63,25 @@ test('the configured default is 6.12, with its own rustc and bindgen beside 6.1�
   assert.match(tree612.rustAvailable, /Rust is available!/);
 });
 
+test('a worker starting on a provisioned machine serves and announces both series, 6.12 as the default', async () => {
+  const plan = kernelPlan(config.kernel, config.cacheDir);
+  assert.ok(plan.ok);
+  const trees = new KernelTrees(plan.value, config.cacheDir, log);
+  trees.prepareAll();
+  await trees.settled();
+  assert.deepEqual(trees.series, ['6.12', '6.1']);
+  assert.deepEqual(await trees.keys(), { default: tree612.key, '6.12': tree612.key, '6.1': tree61.key });
+  const lookup = await trees.get(null, () => assert.fail('nothing to wait for'));
+  assert.ok(lookup.ok);
+  assert.equal(lookup.tree.key, tree612.key);
+  const unknown = await trees.get('5.15', () => {});
+  assert.deepEqual(unknown, {
+    ok: false,
+    userMessage: 'I have no Linux 5.15 tree; I can build against 6.12, 6.1 (--kernel 6.12).',
+    ourFault: false,
+  });
+});
+
 test('today’s rust_minimal.rs (KVec, push(…, GFP_KERNEL)) builds with a plain !build, on 6.12', async () => {
   const result = await run(build(sample(tree612)));
   assert.equal(result.outcome, 'success', result.summary + result.body);
