@@ -20,7 +20,14 @@ import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
 import { textMessage } from '../../chat/rich-message.ts';
 import type { Dispatcher, DispatchSurface } from '../../dispatch/dispatcher.ts';
-import { type EncryptionOptions, enableEncryption, readable } from './crypto.ts';
+import {
+  DEFAULT_KEY_WAIT_MS,
+  decryptedNow,
+  type EncryptionOptions,
+  keyArrives,
+  startEncryptedClient,
+} from './crypto.ts';
+import type { CryptoStore } from './crypto-store.ts';
 import {
   type BotIdentity,
   editedEventId,
@@ -32,7 +39,7 @@ import {
   toIncomingMessage,
 } from './intake.ts';
 import { routeSdkGlobalLog, sdkLogger } from './sdk-log.ts';
-import { type MatrixCredentials, openSession } from './session.ts';
+import { type MatrixCredentials, type MatrixSession, openSession } from './session.ts';
 import { createMatrixSurface, type MatrixSurface, retrying } from './surface.ts';
 
 export interface MatrixBotOptions extends MatrixCredentials {
@@ -57,12 +64,16 @@ export interface MatrixBot {
 }
 
 const UNREADABLE = textMessage(
-  'I could not decrypt your last message: your app may not have had my new encryption keys yet. Please send it again.',
+  'I could not decrypt your message: your app may not have shared its key with me. Please send it again.',
 );
 
 /** Events per room the first sync brings, to catch up on; older ones are history. */
 const CATCH_UP_EVENTS = 30;
-/** A message from before the start waits this long for its key: it was likely sent to an earlier device. */
+/**
+ * A message from before the start that the sync bringing it did not unlock waits this long for its key,
+ * beside the others and apart from the room's queue: such keys rarely come later (the message was meant
+ * for an earlier device, or the sender's app never shared the key).
+ */
 const CATCH_UP_KEY_WAIT_MS = 2_000;
 
 function waitForFirstSync(client: MatrixClient): Promise<void> {
@@ -76,23 +87,34 @@ function waitForFirstSync(client: MatrixClient): Promise<void> {
   });
 }
 
+interface Connection {
+  session: MatrixSession;
+  client: MatrixClient;
+  store: CryptoStore | null;
+}
+
+async function connect(options: MatrixBotOptions): Promise<Result<Connection>> {
+  const { log } = options;
+  routeSdkGlobalLog(log);
+  const clientFor = (session: MatrixSession) =>
+    createClient({
+      baseUrl: session.homeserverUrl,
+      accessToken: session.accessToken,
+      userId: session.userId,
+      deviceId: session.deviceId,
+      logger: sdkLogger(log),
+    });
+  if (options.encryption) return startEncryptedClient(options, clientFor, log);
+  const opened = await openSession(options);
+  if (!opened.ok) return opened;
+  return { ok: true, value: { session: opened.value, client: clientFor(opened.value), store: null } };
+}
+
 export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<MatrixBot>> {
   const { log, dispatcher } = options;
-  const opened = await openSession(options, { freshDevice: options.encryption !== undefined });
-  if (!opened.ok) return opened;
-  const session = opened.value;
-  routeSdkGlobalLog(log);
-  const client = createClient({
-    baseUrl: session.homeserverUrl,
-    accessToken: session.accessToken,
-    userId: session.userId,
-    deviceId: session.deviceId,
-    logger: sdkLogger(log),
-  });
-  if (options.encryption) {
-    const enabled = await enableEncryption(client, log);
-    if (!enabled.ok) return enabled;
-  }
+  const connected = await connect(options);
+  if (!connected.ok) return connected;
+  const { session, client, store } = connected.value;
   const surface = createMatrixSurface(client, log);
   const profile = await client.getProfileInfo(session.userId).catch(() => ({ displayname: undefined }));
   const botThreads = new Set<string>();
@@ -104,10 +126,20 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   /** Rooms the bot was invited to as a DM (`is_direct`), beyond those with just two members. */
   const directRooms = new Set<string>();
   const inFlight = new Set<Promise<void>>();
+  /** Undecryptable messages waiting for their keys, outside the room queues: they hold up no answer. */
+  const keyWaits = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  /** DMs told that a message could not be read, until one there is read again: the notice comes once. */
+  const toldUnreadable = new Set<string>();
   /** Per room, so answers come in the order the questions were asked. */
   const roomQueues = new Map<string, Promise<void>>();
   let live = false;
-  const oldest = Date.now() - (options.catchUpMs ?? 0);
+  const startedAt = Date.now();
+  const oldest = startedAt - (options.catchUpMs ?? 0);
+  const keyWaitMs = options.encryption?.keyWaitMs ?? DEFAULT_KEY_WAIT_MS;
+  /** Until when an undecryptable message waits for its key, from when the bot sees it. */
+  const keyDeadlineOf = (event: MatrixEvent) =>
+    Date.now() + (event.localTimestamp < startedAt ? CATCH_UP_KEY_WAIT_MS : keyWaitMs);
 
   const chatSurface: DispatchSurface = {
     platform: 'matrix',
@@ -127,22 +159,42 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     return raw ? new MatrixEvent(raw) : null;
   }
 
-  async function onTimelineEvent(event: MatrixEvent, room: Room, catchingUp: boolean): Promise<void> {
+  /** In a DM a message was surely meant for the bot: it says once that it could not read it. In a room it may not have been. */
+  async function unreadable(event: MatrixEvent, room: Room): Promise<void> {
+    log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
+    if (stopping.signal.aborted || !isDirectRoom(room, directRooms) || toldUnreadable.has(room.roomId))
+      return;
+    toldUnreadable.add(room.roomId);
+    // Keyed by the room's first unreadable message, the same after a restart: the notice is not repeated.
+    const first =
+      room
+        .getLiveTimeline()
+        .getEvents()
+        .find((e) => e.isDecryptionFailure() && e.getSender() !== session.userId) ?? event;
+    await surface.send({ roomId: room.roomId }, UNREADABLE, {
+      replyTo: first.getId() ?? '',
+      idempotencyKey: `unreadable/${first.getId()}`,
+    });
+  }
+
+  /** The event's key is waited for beside the queue; once it comes, the event joins the queue's end. */
+  function awaitKey(event: MatrixEvent, room: Room, deadline: number): void {
+    const wait = keyArrives(event, deadline, stopping.signal)
+      .then((arrived) => (arrived ? enqueue(event, room, deadline) : unreadable(event, room)))
+      .catch((error: unknown) => log.error({ err: error }, 'matrix: could not answer a message'))
+      .finally(() => keyWaits.delete(wait));
+    keyWaits.add(wait);
+  }
+
+  async function onTimelineEvent(event: MatrixEvent, room: Room, keyDeadline: number): Promise<void> {
     if (event.isEncrypted() && !options.encryption) {
       log.warn({ roomId: room.roomId }, 'matrix: an encrypted message, but encryption is off for this bot');
       return;
     }
-    const keyWait = catchingUp ? { keyWaitMs: CATCH_UP_KEY_WAIT_MS } : {};
-    if (!(await readable(client, event, { ...options.encryption, ...keyWait }))) {
-      log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
-      // In a DM it was surely meant for the bot: say so rather than stay silent. In a room it may not be.
-      // From before the start it was encrypted for an earlier device: asking again would be noise.
-      if (!catchingUp && isDirectRoom(room, directRooms))
-        await surface.send({ roomId: room.roomId }, UNREADABLE);
-      return;
-    }
+    if (!(await decryptedNow(client, event))) return awaitKey(event, room, keyDeadline);
     const eventId = event.getId() ?? '';
     const direct = isDirectRoom(room, directRooms);
+    if (direct) toldUnreadable.delete(room.roomId);
     const relation = event.getContent()['m.relates_to'] as { event_id?: string; key?: string } | undefined;
     switch (event.getType()) {
       case 'm.reaction': {
@@ -173,12 +225,12 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     await dispatcher.message(message, chatSurface);
   }
 
-  function enqueue(event: MatrixEvent, room: Room, catchingUp = false): void {
+  function enqueue(event: MatrixEvent, room: Room, keyDeadline = keyDeadlineOf(event)): void {
     const id = event.getId();
     if (!id) return;
     const previous = roomQueues.get(room.roomId) ?? Promise.resolve();
     const work = previous
-      .then(() => onTimelineEvent(event, room, catchingUp))
+      .then(() => onTimelineEvent(event, room, keyDeadline))
       .catch((error: unknown) =>
         log.error({ err: error, eventId: id }, 'matrix: could not answer a message'),
       );
@@ -244,7 +296,7 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
   for (const room of client.getRooms()) {
     if (room.getMyMembership() !== 'join') continue;
     for (const event of room.getLiveTimeline().getEvents())
-      if (event.getSender() !== session.userId && event.localTimestamp >= oldest) enqueue(event, room, true);
+      if (event.getSender() !== session.userId && event.localTimestamp >= oldest) enqueue(event, room);
   }
   log.info({ userId: session.userId, deviceId: session.deviceId }, 'matrix: the bot is listening');
   await dispatcher.resume(chatSurface);
@@ -261,8 +313,10 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
       },
       async stop() {
         live = false;
-        await Promise.allSettled(inFlight);
+        stopping.abort();
+        await Promise.allSettled([...inFlight, ...keyWaits]);
         client.stopClient();
+        await store?.flush();
       },
     },
   };

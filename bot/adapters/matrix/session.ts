@@ -20,10 +20,12 @@ export interface MatrixCredentials {
 
 export interface SessionOptions {
   /**
-   * Log in as a new device (with the password) and log the stored one out: an encryption store that is
-   * not kept between runs cannot go on as the old device, whose keys the homeserver already has.
+   * With encryption: the device whose crypto store was kept from the last run, or null when none was.
+   * The stored session goes on only as that device; otherwise the bot logs in as a new device (with the
+   * password) and logs the stored one out: the homeserver has that device's keys, which only its store
+   * can use.
    */
-  freshDevice?: boolean;
+  keptCryptoDevice?: string | null;
 }
 
 export interface MatrixSession {
@@ -78,8 +80,9 @@ export async function openSession(
   options: SessionOptions = {},
 ): Promise<Result<MatrixSession>> {
   const { homeserverUrl, userId } = credentials;
+  const encrypted = options.keptCryptoDevice !== undefined;
   try {
-    if (credentials.accessToken && !options.freshDevice) {
+    if (credentials.accessToken && !encrypted) {
       const device = await whoAmI(homeserverUrl, credentials.accessToken);
       if (!device)
         return fail('The Matrix access token was refused.', 'matrix: the access token is not valid');
@@ -89,12 +92,13 @@ export async function openSession(
     const path = join(credentials.stateDir, SESSION_FILE);
     const stored = readStoredSession(path, credentials);
     const storedWorks = stored !== null && (await whoAmI(homeserverUrl, stored.accessToken)) !== null;
-    if (stored && storedWorks && !options.freshDevice) return { ok: true, value: stored };
+    const sameDevice = !encrypted || stored?.deviceId === options.keptCryptoDevice;
+    if (stored && storedWorks && sameDevice) return { ok: true, value: stored };
     if (!credentials.password) {
       return fail(
         'The bot needs a Matrix password (or an access token without encryption).',
-        options.freshDevice
-          ? 'matrix: encryption without a persisted store needs a new device each start, so a password'
+        encrypted
+          ? 'matrix: encryption without a kept crypto store needs a new device, so a password'
           : 'matrix: no access token, no usable stored session and no password',
       );
     }
