@@ -6,6 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -231,6 +232,73 @@ export async function startSynapse(): Promise<Synapse> {
     },
     pause: stop,
     resume: start,
+  };
+}
+
+/** A request that went through a LossyProxy, with the status its client got (0: none, the connection dropped). */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** A loopback proxy in front of the homeserver that can lose a response after the homeserver acted on it. */
+export interface LossyProxy {
+  baseUrl: string;
+  requests: ProxiedRequest[];
+  /**
+   * The next request matching is forwarded and answered by the homeserver, then the connection is dropped
+   * instead of returning the answer: the client cannot know that its request took effect.
+   */
+  loseResponseNext(method: string, path: RegExp): void;
+  close(): Promise<void>;
+}
+
+export async function startLossyProxy(targetBaseUrl: string): Promise<LossyProxy> {
+  const requests: ProxiedRequest[] = [];
+  const toLose: { method: string; path: RegExp }[] = [];
+  const server = createServer((incoming, outgoing) => {
+    const method = incoming.method ?? 'GET';
+    const path = incoming.url ?? '/';
+    const lose = toLose.findIndex((rule) => rule.method === method && rule.path.test(path));
+    if (lose >= 0) toLose.splice(lose, 1);
+    const upstream = httpRequest(
+      `${targetBaseUrl}${path}`,
+      { method, headers: incoming.headers },
+      (answer) => {
+        if (lose >= 0) {
+          answer.resume();
+          answer.on('end', () => {
+            requests.push({ method, path, status: 0 });
+            incoming.socket.destroy();
+          });
+          return;
+        }
+        requests.push({ method, path, status: answer.statusCode ?? 0 });
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    // The homeserver is down (paused): the client sees a gateway error, as behind a real reverse proxy.
+    upstream.on('error', () => {
+      requests.push({ method, path, status: 502 });
+      if (!outgoing.headersSent) outgoing.writeHead(502).end();
+    });
+    incoming.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    loseResponseNext: (method, path) => {
+      toLose.push({ method, path });
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

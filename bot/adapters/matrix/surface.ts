@@ -6,6 +6,7 @@
 import {
   ConnectionError,
   Direction,
+  EventStatus,
   EventType,
   type MatrixClient,
   MatrixError,
@@ -29,8 +30,8 @@ import { renderMatrix } from './render.ts';
 
 /**
  * Where a send's idempotency key travels in the event. Transaction ids dedupe only within one access
- * token, and a bot with encryption logs in as a new device on each start: the key in the content lets a
- * restarted bot find what it sent before.
+ * token, and a bot whose session file or crypto store was lost logs in anew: the key in the content lets
+ * a restarted bot find what it sent before.
  */
 const IDEMPOTENCY_FIELD = 'org.rfl_onboard.idempotency_key';
 /** How far back a restarted bot looks for an event it may already have sent. */
@@ -126,16 +127,23 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
     return { user_ids: asker ? [asker] : [] };
   }
 
-  /** Content is built here to the spec; the SDK's per-type content types do not model threads and edits. */
+  /**
+   * Content is built here to the spec; the SDK's per-type content types do not model threads and edits.
+   * Every attempt carries the same transaction id: when a response is lost after the homeserver stored
+   * the event, the retry gets that event back instead of posting a copy.
+   */
   async function sendRaw<K extends EventType.RoomMessage | EventType.Reaction>(
     roomId: string,
     type: K,
     content: Record<string, unknown>,
-    txnId?: string,
+    txnId = client.makeTxnId(),
   ): Promise<string> {
-    const sent = await retrying(log, `sending ${type}`, () =>
-      client.sendEvent(roomId, null, type, content as unknown as TimelineEvents[K], txnId),
-    ).catch((error: unknown) => {
+    const sent = await retrying(log, `sending ${type}`, () => {
+      // The SDK keeps a failed attempt's local echo under the transaction id and refuses to reuse it.
+      const failed = client.getRoom(roomId)?.getEventForTxnId(txnId);
+      if (failed?.status === EventStatus.NOT_SENT) client.cancelPendingEvent(failed);
+      return client.sendEvent(roomId, null, type, content as unknown as TimelineEvents[K], txnId);
+    }).catch((error: unknown) => {
       metrics.chatSendError('matrix', error);
       throw error;
     });
