@@ -12,7 +12,13 @@ import type { BuildEnvironment } from '../contracts.ts';
 import type { PreparedTree } from '../kernel/kernel-tree.ts';
 import { makeArgs, makeEnv, toolchainBinds } from '../kernel/toolchain.ts';
 import { describeExit } from '../sandbox/exit-status.ts';
-import { type LimitHit, runSandboxed, type SandboxLimits, type SandboxRun } from '../sandbox/sandbox.ts';
+import {
+  type CompileLimits,
+  compileLimits,
+  type LimitHit,
+  runSandboxed,
+  type SandboxRun,
+} from '../sandbox/sandbox.ts';
 import {
   countDiagnostics,
   type DiagnosticBlock,
@@ -21,10 +27,7 @@ import {
   parseDiagnostics,
 } from './diagnostics.ts';
 
-export type BuildLimits = Pick<
-  Config['jobs'],
-  'buildTimeoutSeconds' | 'memoryLimitMb' | 'maxProcesses' | 'scratchLimitMb' | 'maxOutputKb' | 'maxSourceKb'
->;
+export type BuildLimits = CompileLimits & Pick<Config['jobs'], 'maxSourceKb'>;
 
 export interface BuildOptions {
   limits: BuildLimits;
@@ -97,17 +100,6 @@ export function moduleName(fileName: string | null, source: string): string {
   const declared = /module!\s*\{[^}]*?\bname:\s*b?"([^"]*)"/s.exec(source)?.[1] ?? '';
   // The module! name first: it prefixes the module's kernel log lines, which a boot picks out by the .ko name.
   return sanitize(declared) || sanitize(base) || DEFAULT_NAME;
-}
-
-function limitsFor(limits: BuildLimits): SandboxLimits {
-  return {
-    wallSeconds: limits.buildTimeoutSeconds,
-    cpuSeconds: limits.buildTimeoutSeconds,
-    memoryMb: limits.memoryLimitMb,
-    processes: limits.maxProcesses,
-    fileSizeMb: limits.scratchLimitMb,
-    outputBytes: limits.maxOutputKb * 1024,
-  };
 }
 
 const LIMIT_TEXT: Record<LimitHit, (l: BuildLimits) => string> = {
@@ -252,7 +244,7 @@ export async function buildModule(
     ],
     scratch: scratchDir,
     env: makeEnv(tree.toolchain),
-    limits: limitsFor(limits),
+    limits: compileLimits(limits),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const log = displayText(run.output);

@@ -7,11 +7,10 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../config/schema.ts';
 import { plural } from '../../config/words.ts';
 import type { PreparedTree } from '../kernel/kernel-tree.ts';
 import { makeArgs, makeEnv, toolchainBinds } from '../kernel/toolchain.ts';
-import { runSandboxed } from '../sandbox/sandbox.ts';
+import { type CompileLimits, compileLimits, runSandboxed } from '../sandbox/sandbox.ts';
 import {
   type ConfigValues,
   type Expr,
@@ -28,10 +27,7 @@ import {
 import { MAX_LINE_CHARS, MAX_LINES } from './paste-lines.ts';
 import { checkToolVersions, type ToolCheck, toolRulesFor } from './tool-version-check.ts';
 
-export type CheckLimits = Pick<
-  Config['jobs'],
-  'buildTimeoutSeconds' | 'memoryLimitMb' | 'maxProcesses' | 'scratchLimitMb' | 'maxOutputKb'
->;
+export type CheckLimits = CompileLimits;
 
 export interface ConfigCheckOptions {
   limits: CheckLimits;
@@ -273,14 +269,7 @@ async function olddefconfig(
     readOnly: [{ host: tree.sourceDir, inside: '/kernel/src' }, ...toolchainBinds(tree.toolchain)],
     scratch,
     env: makeEnv(tree.toolchain),
-    limits: {
-      wallSeconds: limits.buildTimeoutSeconds,
-      cpuSeconds: limits.buildTimeoutSeconds,
-      memoryMb: limits.memoryLimitMb,
-      processes: limits.maxProcesses,
-      fileSizeMb: limits.scratchLimitMb,
-      outputBytes: limits.maxOutputKb * 1024,
-    },
+    limits: compileLimits(limits),
     ...(check.signal ? { signal: check.signal } : {}),
   });
   const failed = (problem: 'limit' | 'infrastructure', message: string): OlddefconfigRun => ({

@@ -61,6 +61,7 @@
  * single process growing faster than the watchdog looks. Not seen: memory no process maps (SysV shm
  * segments left unattached, memfds held only by a descriptor, pipe and socket buffers).
  */
+
 import { spawn } from 'node:child_process';
 import {
   type Dirent,
@@ -80,6 +81,7 @@ import {
 } from 'node:fs';
 import { chmod, lchown, lstat, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Config } from '../../config/schema.ts';
 import { seccompProgram } from './seccomp.ts';
 
 export interface SandboxLimits {
@@ -91,6 +93,24 @@ export interface SandboxLimits {
   /** Largest file, and the size of /work (summed) and of /tmp. */
   fileSizeMb: number;
   outputBytes: number;
+}
+
+/** The job settings a compile-like run is held to: a module build, or olddefconfig for `!check-config`. */
+export type CompileLimits = Pick<
+  Config['jobs'],
+  'buildTimeoutSeconds' | 'memoryLimitMb' | 'maxProcesses' | 'scratchLimitMb' | 'maxOutputKb'
+>;
+
+/** Those settings as sandbox limits: the build timeout is the budget of wall time and of CPU time alike. */
+export function compileLimits(limits: CompileLimits): SandboxLimits {
+  return {
+    wallSeconds: limits.buildTimeoutSeconds,
+    cpuSeconds: limits.buildTimeoutSeconds,
+    memoryMb: limits.memoryLimitMb,
+    processes: limits.maxProcesses,
+    fileSizeMb: limits.scratchLimitMb,
+    outputBytes: limits.maxOutputKb * 1024,
+  };
 }
 
 export interface SandboxSpec {
