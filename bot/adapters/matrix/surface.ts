@@ -139,9 +139,11 @@ export function createMatrixSurface(client: MatrixClient, log: Logger): MatrixSu
     txnId = client.makeTxnId(),
   ): Promise<string> {
     const sent = await retrying(log, `sending ${type}`, () => {
-      // The SDK keeps a failed attempt's local echo under the transaction id and refuses to reuse it.
-      const failed = client.getRoom(roomId)?.getEventForTxnId(txnId);
-      if (failed?.status === EventStatus.NOT_SENT) client.cancelPendingEvent(failed);
+      // The SDK keeps a failed attempt as a local echo under its transaction id and takes no new event
+      // with that id: the attempt is sent again instead.
+      const room = client.getRoom(roomId);
+      const failed = room?.getEventForTxnId(txnId);
+      if (room && failed?.status === EventStatus.NOT_SENT) return client.resendEvent(failed, room);
       return client.sendEvent(roomId, null, type, content as unknown as TimelineEvents[K], txnId);
     }).catch((error: unknown) => {
       metrics.chatSendError('matrix', error);
