@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { parseFeed, parsePatchSubject } from '../bot/digest/feeds.ts';
+import { parseFeed } from '../bot/digest/feeds/parse.ts';
+import { parsePatchSubject } from '../bot/digest/feeds/series.ts';
 import { type CheckLimits, checkConfig, MAX_INPUT_BYTES } from '../jobs/doctor/check-config.ts';
 import { MAX_LINE_CHARS, MAX_LINES } from '../jobs/doctor/paste-lines.ts';
 import { checkToolVersions, type ToolRules } from '../jobs/doctor/tool-version-check.ts';

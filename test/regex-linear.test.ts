@@ -151,7 +151,7 @@ const EXCEPTIONS: Exception[] = [
   },
   { file: 'jobs/build/boot.ts', pattern: '(Oops|BUG:', reason: `linear: fixed words` },
   {
-    file: 'bot/digest/feeds.ts',
+    file: 'bot/digest/feeds/series.ts',
     pattern: '^(?:(?:re|fwd?',
     reason:
       'linear: anchored, and each run of spaces has one place to go (before or after the [n], never both)',
@@ -177,7 +177,7 @@ const EXCEPTIONS: Exception[] = [
     reason: `linear: anchored, one line`,
   },
   {
-    file: 'bot/digest/feeds.ts',
+    file: 'bot/digest/feeds/parse.ts',
     pattern: String.raw`<\/?(?:a|abbr`,
     reason: `linear: [^<>]* stops at the next tag`,
   },

@@ -10,7 +10,7 @@ import { kernelSeries } from '../../jobs/kernel/version.ts';
 import type { Passage } from '../../knowledge/passage.ts';
 import type { RichMessage } from '../chat/rich-message.ts';
 import { type DayActivity, renderActivityChart } from './chart.ts';
-import type { DigestEntry } from './feeds.ts';
+import type { DigestEntry } from './feeds/series.ts';
 import type { IsoWeek } from './iso-week.ts';
 
 const DAY_MS = 24 * 3600 * 1000;

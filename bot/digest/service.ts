@@ -14,7 +14,9 @@ import type { MessageSender } from '../chat/capabilities.ts';
 import type { ConversationRef } from '../chat/message.ts';
 import type { RichMessage } from '../chat/rich-message.ts';
 import { compareDocs, composeDigest, type Digest, type DocSection, type FeedNews } from './compose.ts';
-import { type FeedConfig, FeedStore, groupPatchSeries } from './feeds.ts';
+import type { FeedConfig } from './feeds/feed.ts';
+import { groupPatchSeries } from './feeds/series.ts';
+import { FeedStore } from './feeds/store.ts';
 import { type IsoWeek, isoWeekOf, reportedWeek } from './iso-week.ts';
 
 export type DigestPlatform = 'matrix' | 'discord' | 'terminal';

@@ -9,7 +9,7 @@ import { PNG } from 'pngjs';
 import { renderDiscord } from '../../../bot/adapters/discord/render.ts';
 import { renderMatrix } from '../../../bot/adapters/matrix/render.ts';
 import { compareDocs, composeDigest, type DocSection, docSections } from '../../../bot/digest/compose.ts';
-import { groupPatchSeries } from '../../../bot/digest/feeds.ts';
+import { groupPatchSeries } from '../../../bot/digest/feeds/series.ts';
 import { isoWeekOf, reportedWeek } from '../../../bot/digest/iso-week.ts';
 import type { ActivityEvent } from '../../../jobs/activity.ts';
 import type { Passage } from '../../../knowledge/passage.ts';

@@ -8,16 +8,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import {
-  type FeedItem,
-  FeedStore,
-  fetchFeed,
-  groupPatchSeries,
-  NO_STATE,
-  parseFeed,
-  parsePatchSubject,
-  type SeriesEntry,
-} from '../../../bot/digest/feeds.ts';
+import { type FeedItem, NO_STATE } from '../../../bot/digest/feeds/feed.ts';
+import { fetchFeed } from '../../../bot/digest/feeds/fetch.ts';
+import { parseFeed } from '../../../bot/digest/feeds/parse.ts';
+import { groupPatchSeries, parsePatchSubject, type SeriesEntry } from '../../../bot/digest/feeds/series.ts';
+import { FeedStore } from '../../../bot/digest/feeds/store.ts';
 import { privateRedis } from '../../helpers/jobs.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'feeds');
