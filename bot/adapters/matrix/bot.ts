@@ -159,7 +159,10 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
     return raw ? new MatrixEvent(raw) : null;
   }
 
-  /** In a DM a message was surely meant for the bot: it says once that it could not read it. In a room it may not have been. */
+  /**
+   * A message that stays undecryptable. In a DM it was surely meant for the bot, which says once that it
+   * could not read it; in a room it may not have been.
+   */
   async function unreadable(event: MatrixEvent, room: Room): Promise<void> {
     log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
     if (stopping.signal.aborted || !isDirectRoom(room, directRooms) || toldUnreadable.has(room.roomId))

@@ -93,6 +93,7 @@ export async function decryptedNow(client: MatrixClient, event: MatrixEvent): Pr
  */
 export function keyArrives(event: MatrixEvent, deadline: number, stop: AbortSignal): Promise<boolean> {
   if (!event.isDecryptionFailure()) return Promise.resolve(true);
+  if (stop.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
     const finish = (readable: boolean) => {
       clearTimeout(timer);
