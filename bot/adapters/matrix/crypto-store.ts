@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import {
@@ -248,6 +248,7 @@ function watchWrites(factory: IdbFactory, onWrite: () => void): void {
 
 async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
+  await rm(temporary, { force: true }); // a leftover would keep its own mode
   const handle = await open(temporary, 'w', 0o600);
   try {
     await handle.writeFile(bytes);
