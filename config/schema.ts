@@ -436,7 +436,7 @@ const settings = z.strictObject({
           'Invites are accepted from these users (@a:example.org), servers (example.org) or to these rooms (!id:example.org); others are declined.',
       }),
       encryption: z.boolean().default(true).meta({
-        description: 'Answer in encrypted rooms and DMs (end-to-end encryption; the crypto store is kept, so a restart is the same device).',
+        description: 'Answer in encrypted rooms and DMs (end-to-end; the same device across restarts).',
       }),
     })
     .superRefine((matrix, context) => {
