@@ -222,10 +222,16 @@ test('an unreadable crypto store: the bot starts as a new device and still answe
   const before = bot.deviceId;
   await bot.stop();
   writeFileSync(join(stateDir, CRYPTO_STORE_FILE), 'not a store');
+  const noticesBefore = alice.seen.filter((e) => UNREADABLE.test(String(e.content.body))).length;
+  const restarted = Date.now();
   bot = await startBot();
   assert.notEqual(bot.deviceId, before);
   assert.deepEqual(await keyedDevices(bot.deviceId), [bot.deviceId], 'the old device is gone');
   // As a real client does, the newcomer's learns of the new device from its sync before encrypting for it.
   await knowsDevice(bot.userId, bot.deviceId);
   await askEncrypted(roomId, 'which bindgen does 6.1 need?', /0\.56\.0/);
+  // The earlier DMs' messages, answered before, are unreadable to the new device: no request to resend.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, restarted + 3_000 - Date.now())));
+  const notices = alice.seen.filter((e) => UNREADABLE.test(String(e.content.body))).length;
+  assert.equal(notices, noticesBefore);
 });

@@ -161,19 +161,23 @@ export async function startMatrixBot(options: MatrixBotOptions): Promise<Result<
 
   /**
    * A message that stays undecryptable. In a DM it was surely meant for the bot, which says once that it
-   * could not read it; in a room it may not have been.
+   * could not read it; in a room it may not have been. One that an earlier run of the bot wrote after was
+   * dealt with then (a DM's messages are answered in order): a new device cannot read those either.
    */
   async function unreadable(event: MatrixEvent, room: Room): Promise<void> {
     log.warn({ eventId: event.getId(), roomId: room.roomId }, 'matrix: could not decrypt a message');
     if (stopping.signal.aborted || !isDirectRoom(room, directRooms) || toldUnreadable.has(room.roomId))
       return;
+    const timeline = room.getLiveTimeline().getEvents();
+    const lastOwn = timeline.findLastIndex(
+      (e) => e.getSender() === session.userId && e.localTimestamp < startedAt,
+    );
+    const position = timeline.indexOf(event);
+    if (position !== -1 && position < lastOwn) return;
     toldUnreadable.add(room.roomId);
-    // Keyed by the room's first unreadable message, the same after a restart: the notice is not repeated.
-    const first =
-      room
-        .getLiveTimeline()
-        .getEvents()
-        .find((e) => e.isDecryptionFailure() && e.getSender() !== session.userId) ?? event;
+    // Keyed by the first unreadable message since the earlier run last wrote, the same after a restart:
+    // the notice is not repeated.
+    const first = timeline.slice(lastOwn + 1).find((e) => e.isDecryptionFailure()) ?? event;
     await surface.send({ roomId: room.roomId }, UNREADABLE, {
       replyTo: first.getId() ?? '',
       idempotencyKey: `unreadable/${first.getId()}`,

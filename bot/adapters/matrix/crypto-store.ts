@@ -318,8 +318,9 @@ export async function openCryptoStore(
       .filter((name) => name.startsWith(`${CRYPTO_DATABASE_PREFIX}::`));
     const databases: DatabaseSnapshot[] = [];
     for (const name of names) databases.push(await snapshotDatabase(factory, name));
-    const file: StoreFile = { format: FORMAT, ...session, databases };
-    await writeAtomically(path, serialize(file));
+    const bytes = serialize({ format: FORMAT, ...session, databases } satisfies StoreFile);
+    await writeAtomically(path, bytes);
+    log.debug({ bytes: bytes.byteLength }, 'matrix: saved the crypto store');
   }
   /** One save at a time, each after the one before: the file never goes back to an older state. */
   const queueSave = () => {
