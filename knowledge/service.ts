@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { compareVersions } from '../jobs/kernel/version.ts';
 import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
 import { composeAnswer, withVersionNote } from './compose.ts';
+import { createErrorExplainer } from './errors.ts';
 import { classifyMessage, ruleAnswer } from './intent.ts';
 import type { KnowledgeBase } from './knowledge-base.ts';
 import type { LlmPhraser } from './llm.ts';
@@ -23,10 +24,18 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
   const faqTerms = new Map(kb.faq.map((entry) => [entry, new Set(analyze(faqHaystack(entry)))]));
   const indexedVersions = kb.trees.map((tree) => tree.kernelVersion).filter((v): v is string => v !== null);
   const declarations = declarationIndex(kb.declarations);
+  const explainError = createErrorExplainer(kb);
   return {
     async ask(question: string): Promise<Answer> {
       const rule = ruleAnswer(classifyMessage(question));
       if (rule) return rule;
+      // A pasted error is answered with its cause and fix, not with passages that share its words.
+      const explained = explainError(question);
+      if (explained) {
+        log.debug({ kind: 'explained-error' }, 'explained');
+        metrics.questionAnswered(true);
+        return withVersionNote(explained.answer, explained.askedVersion, indexedVersions);
+      }
       const started = performance.now();
       const retrieval = retrieve(kb.index, question, { defaultSeries: kb.defaultSeries });
       const history = versionHistoryAnswer(declarations, question, knowledge.maxSources);
