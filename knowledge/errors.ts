@@ -108,9 +108,14 @@ function min(facts: SeriesFacts | null, tool: string): string | null {
   return facts?.minimums[tool] ?? null;
 }
 
-/** Series before v6.11 pin one rustc and bindgen and warn about newer ones; later ones set a minimum. */
+/**
+ * Series before v6.11 pin one rustc and bindgen and warn about newer ones; later ones set a minimum.
+ * The tree's script tells; a tree without one is judged by its version.
+ */
 function pinsVersions(facts: SeriesFacts | null): boolean {
-  return facts?.checks.some((check) => check.errorClass === 'too-new') ?? false;
+  if (!facts) return false;
+  if (facts.checks.length === 0) return compareVersions(facts.series, '6.11') < 0;
+  return facts.checks.some((check) => check.errorClass === 'too-new');
 }
 
 function rustcSetup(facts: SeriesFacts | null): string {
@@ -276,14 +281,17 @@ const CLASSES: ErrorClass[] = [
       const tool = toolIn(text) === 'bindgen' ? 'bindgen' : 'rustc';
       const pinned = pinsVersions(facts);
       const expected = min(facts, tool);
+      const version = pinned && expected ? expected : '<expected version>';
       return {
         lead: pinned
           ? `It is a warning, not an error: ${facts!.series} expects exactly ${TOOL_NAMES[tool]} ${expected ?? 'the version it prints'}, and as the kernel uses unstable Rust features a newer one may break the build. Use the expected version in the kernel tree.`
           : `It is a warning, not an error: kernels before v6.11 pin one rustc and bindgen, and a newer one may break their build because the kernel uses unstable Rust features${facts ? `; ${facts.series} only sets a minimum and has no such warning, so check which tree you are building` : ''}. Use the version it expects in that tree.`,
         code:
           tool === 'rustc'
-            ? 'rustup override set <expected version>   # at the top of the kernel tree\nrustup component add rust-src'
-            : 'cargo install --locked --version <expected version> bindgen   # bindgen-cli from 0.61',
+            ? `rustup override set ${version}   # at the top of the kernel tree\nrustup component add rust-src`
+            : `cargo install --locked --version ${version} ${
+                expected && compareVersions(expected, '0.61.0') >= 0 ? 'bindgen-cli' : 'bindgen'
+              }`,
       };
     },
   },
