@@ -75,8 +75,8 @@ const MAX_TEXT = 20_000;
 
 /**
  * The paste as comparable words: lowercased, quotes dropped, whitespace collapsed, decoration tokens
- * (`***`, `>`, `|`) dropped, and what differs between machines replaced by a placeholder: paths (and
- * file:line:column), version and line numbers, mangled Rust symbols.
+ * (`***`, `>`, `|`) dropped, and what differs between machines dropped or replaced by a placeholder:
+ * the directories of paths and their :line:column, version and line numbers, mangled Rust symbols.
  */
 export function normalizeErrorText(text: string): string {
   const words: string[] = [];
@@ -84,11 +84,18 @@ export function normalizeErrorText(text: string): string {
     const word = token.replace(/[`'"\u2018\u2019\u201c\u201d]/g, '');
     if (word === '' || /^[*>|#-]+$/.test(word)) continue;
     if (/^\[?_R[0-9A-Za-z_]/.test(word)) words.push('<rust-symbol>');
-    else if (word.includes('/') && !/^-/.test(word)) words.push('<path>');
+    else if (word.includes('/') && !/^-/.test(word)) words.push(fileName(word));
     else if (/^[v(]?\d[\d.:]*(?:[-+~][\w.~+-]*)?[,;)]?$/.test(word)) words.push('<number>');
     else words.push(word.toLowerCase());
   }
   return words.join(' ');
+}
+
+/** A path as its last part without line and column (`/home/me/m/hello.rs:12:5` → `hello.rs`). */
+function fileName(path: string): string {
+  const parts = (path.split('/').findLast((part) => part !== '') ?? '').split(':');
+  while (parts.length > 1 && /^\d*$/.test(parts.at(-1)!)) parts.pop();
+  return parts.join(':').toLowerCase() || '<path>';
 }
 
 /** Does the normalised text hold every phrase of one of the sign sets? The longest match wins. */
@@ -140,11 +147,22 @@ function bindgenInstall(facts: SeriesFacts | null): string {
 
 const TOOL_NAMES = { rustc: 'rustc', bindgen: 'bindgen', llvm: 'libclang' } as const;
 
-/** Which tool a "too old/new" message is about: libclang and bindgen messages name them. */
-function toolIn(text: string): keyof typeof TOOL_NAMES {
-  if (text.includes('libclang')) return 'llvm';
-  if (text.includes('bindgen') || text.includes('bindings generator')) return 'bindgen';
-  return 'rustc';
+const TOOL_MENTIONS: [keyof typeof TOOL_NAMES, string[]][] = [
+  ['rustc', ['rustc', 'rust compiler']],
+  ['bindgen', ['bindgen', 'bindings generator']],
+  ['llvm', ['libclang']],
+];
+
+/** Which tool a "too old/new" message is about: the one named last before `phrase` (else rustc). */
+function toolIn(text: string, phrase: string): keyof typeof TOOL_NAMES {
+  const before = text.slice(0, Math.max(0, text.indexOf(phrase)));
+  let best: { tool: keyof typeof TOOL_NAMES; at: number } = { tool: 'rustc', at: -1 };
+  for (const [tool, names] of TOOL_MENTIONS)
+    for (const name of names) {
+      const at = before.lastIndexOf(name);
+      if (at > best.at) best = { tool, at };
+    }
+  return best.tool;
 }
 
 const CLASSES: ErrorClass[] = [
@@ -259,7 +277,7 @@ const CLASSES: ErrorClass[] = [
     faq: 'rustc-bindgen-versions',
     doc: { path: QUICK_START, section: 'rustc' },
     explain: (facts, text) => {
-      const tool = toolIn(text);
+      const tool = toolIn(text, 'too old');
       const needed = min(facts, tool);
       const fix = tool === 'rustc' ? rustcSetup(facts) : tool === 'bindgen' ? bindgenInstall(facts) : null;
       return {
@@ -267,7 +285,11 @@ const CLASSES: ErrorClass[] = [
           needed
             ? ` (${facts!.series} needs ${tool === 'llvm' ? 'LLVM' : TOOL_NAMES[tool]} ${needed} or newer)`
             : ''
-        }. Install at least the minimum it prints${tool === 'llvm' ? ' (a newer libclang/LLVM from your distribution or from the prebuilt LLVM releases)' : ''} and run the check again.`,
+        }. Install at least the minimum it prints${
+          tool === 'llvm'
+            ? ' (a newer libclang/LLVM from your distribution or from the prebuilt LLVM releases)'
+            : "; if a newer one is installed under another name (such as Ubuntu's `rustc-1.85` or `bindgen-0.71`), pass it to every make command, e.g. `make LLVM=1 RUSTC=rustc-<version> BINDGEN=bindgen-<version>`, or put its directory first in your PATH"
+        }, then run the check again.`,
         ...(fix ? { code: fix } : {}),
       };
     },
@@ -278,7 +300,7 @@ const CLASSES: ErrorClass[] = [
     faq: 'toolchain-too-new',
     doc: { path: QUICK_START, section: 'rustc' },
     explain: (facts, text) => {
-      const tool = toolIn(text) === 'bindgen' ? 'bindgen' : 'rustc';
+      const tool = toolIn(text, 'too new') === 'bindgen' ? 'bindgen' : 'rustc';
       const pinned = pinsVersions(facts);
       const expected = min(facts, tool);
       const version = pinned && expected ? expected : '<expected version>';

@@ -209,6 +209,8 @@ test('a huge paste of many lines costs time linear in its size', () => {
     '_R',
     "error[E0463]: can't find crate for `core`\n",
     '/a',
+    'x.rs:1',
+    ':1',
     '*'.repeat(999),
   ]) {
     const hostile = repeatTo(unit);
