@@ -370,6 +370,7 @@ const CLASSES: ErrorClass[] = [
       ['unsupported option', 'clang'],
       ['unknown warning option'],
       ['unknown argument', 'bindgen'],
+      ['the kernel was built by: gcc'],
     ],
     faq: 'llvm-1-every-command',
     doc: { path: QUICK_START, section: 'Building' },

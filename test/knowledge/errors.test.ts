@@ -166,6 +166,10 @@ test('clang rejecting a GCC-built kernel flags, modpost undefined Rust symbols, 
     assert.match(modpost.lead, /Module\.symvers/);
     assert.match(modpost.sources, /modules\.html|rust-out-of-tree-module/);
   }
+  const mixed = explained(
+    "warning: the compiler differs from the one used to build the kernel\n  The kernel was built by: gcc (GCC) 14.2.1 20240912\n  You are using:           clang version 19.1.6\nclang: error: unsupported option '-mrecord-mcount' for target 'x86_64-unknown-linux-gnu'",
+  );
+  assert.match(mixed.lead, /GCC/);
   const lld = explained("scripts/Kconfig.include:40: linker 'ld.lld' not found");
   assert.match(lld.lead, /lld/);
 });
