@@ -268,12 +268,8 @@ const CLASSES: ErrorClass[] = [
   },
   {
     id: 'too-old',
-    signs: [
-      ['is too old', 'minimum version'],
-      ['rustc', 'too old'],
-      ['bindgen', 'too old'],
-      ['libclang', 'too old'],
-    ],
+    // "is rustc 1.80 too old?" asks about versions, for retrieval; "rustc is too old" reports an error.
+    signs: [['is too old', 'minimum version'], ['is too old'], ['its too old']],
     faq: 'rustc-bindgen-versions',
     doc: { path: QUICK_START, section: 'rustc' },
     explain: (facts, text) => {

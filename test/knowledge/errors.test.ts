@@ -181,6 +181,7 @@ test('ordinary questions, and errors we know nothing about, are left to retrieva
     'what does core::ptr do in the kernel crate?',
     'error[E0308]: mismatched types',
     'is rustc 1.80 too new for 6.1?',
+    'Is bindgen 0.69 too old for 6.12?',
   ])
     assert.equal(explain(message), null, message);
 });
