@@ -12,19 +12,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import {
-  IDBCursor,
-  IDBCursorWithValue,
-  IDBDatabase,
-  IDBFactory,
-  IDBIndex,
-  IDBKeyRange,
-  IDBObjectStore,
-  IDBOpenDBRequest,
-  IDBRequest,
-  IDBTransaction,
-  IDBVersionChangeEvent,
-} from 'fake-indexeddb';
+import * as fakeIndexedDb from 'fake-indexeddb';
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
 
@@ -135,26 +123,18 @@ const committed = (transaction: IdbTransaction) =>
     transaction.onerror = () => reject(transaction.error);
   });
 
+/** IndexedDB's classes, globals in a browser (the SDK checks values against some of them). */
+const IDB_CLASSES = Object.fromEntries(
+  Object.entries(fakeIndexedDb).filter(([name]) => name.startsWith('IDB')),
+);
+
 /**
  * A new, empty IndexedDB as the global the crypto SDK opens: the store holds exactly what the file held,
  * not what an earlier client in this process left in memory.
  */
 function freshIndexedDb(): IdbFactory {
-  const factory = new IDBFactory() as IdbFactory;
-  Object.assign(globalThis, {
-    indexedDB: factory,
-    IDBCursor,
-    IDBCursorWithValue,
-    IDBDatabase,
-    IDBFactory,
-    IDBIndex,
-    IDBKeyRange,
-    IDBObjectStore,
-    IDBOpenDBRequest,
-    IDBRequest,
-    IDBTransaction,
-    IDBVersionChangeEvent,
-  });
+  const factory = new fakeIndexedDb.IDBFactory() as IdbFactory;
+  Object.assign(globalThis, IDB_CLASSES, { indexedDB: factory });
   return factory;
 }
 
