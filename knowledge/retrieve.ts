@@ -12,7 +12,7 @@ import type { Hit, Retrieval } from './answer-types.ts';
 import type { Passage } from './passage.ts';
 import { askedKernelVersion, docVocabulary, withoutKernelVersion } from './query-hints.ts';
 import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts';
-import { analyze, analyzeDistinct } from './tokenize.ts';
+import { analyze, analyzeDistinct, isStopWord, stem } from './tokenize.ts';
 import { DOMAIN_WORDS, OTHER_PLATFORM_WORDS } from './vocabulary.ts';
 
 /** Weight of thesaurus words next to the question's own. */
@@ -74,7 +74,7 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   return {
     question,
     hits,
-    confidence: confidence(index, question, terms, hits),
+    confidence: unknownSubject(index, question, topic, hits) ? 0 : confidence(index, question, terms, hits),
     terms: allTerms,
     askedVersion,
     domainTerms,
@@ -184,6 +184,74 @@ function confidence(index: SearchIndex, question: string, terms: string[], hits:
     if (found.has(term)) covered += weight;
   }
   return total === 0 ? 0 : covered / total;
+}
+
+/**
+ * Below this share of passages a term is what a question is specifically about; above it, it is the
+ * domain's common ground ("rust", "kernel", "build", "driver") that any passage shares.
+ */
+const DISTINCTIVE_SHARE = 0.05;
+/** ...or below this many, so that in a small index (a single tree, a test's) known words still count. */
+const DISTINCTIVE_FLOOR = 20;
+/**
+ * How far the words no passage contains must outweigh the distinctive words the best passages do
+ * contain: real questions name a tool or board the docs lack ("an EtherIP network driver") and are
+ * still answered from what they match; a made-up subject with little else ("the Rust zorbifier")
+ * is not. Both sets agree on 1.3 (docs/retrieval.md).
+ */
+const UNKNOWN_OVER_MATCHED = 1.3;
+/** ...and at least this share of the question's other distinctive words: an aside ("the round trip is slow") in a question full of kernel words is not its subject. */
+const UNKNOWN_OVER_KNOWN = 0.5;
+
+/**
+ * A question about something the docs never name ("the foo-bar-baz widget", `kernel::quantum_mesh`):
+ * the words and identifiers no passage contains outweigh the distinctive words the best passages do
+ * contain (and the docs' vocabulary for the question, query-hints.ts), so those passages are about the
+ * question's surroundings (configuration, drivers, Rust), not its subject. Compounds of known words
+ * (`kernel::sync::Arc`, "go-to-definition", "a.rs") and words the thesaurus stands in for
+ * ("autocompletion", "Raspberry") are not unknown.
+ */
+function unknownSubject(index: SearchIndex, question: string, topic: string, hits: Hit[]): boolean {
+  const content = [...analyzeDistinct(topic)]
+    .filter(([term, kind]) => kind !== 'part' && !/^[\d.]+$/.test(term) && !isStopWord(term))
+    .map(([term]) => ({ term, frequency: index.documentFrequency(term) }));
+  const absent = content.filter(({ term, frequency }) => frequency === 0 && !isCompoundOfKnown(index, term));
+  if (absent.length === 0) return false; // the common case, decided without reading any passage
+  const translated = new Set(
+    (topic.match(/[\p{L}\p{N}_-]+/gu) ?? [])
+      .filter((word) => docVocabulary(word) !== '')
+      .flatMap((word) => analyze(word)),
+  );
+  const unknown = sum(absent.filter(({ term }) => !translated.has(term)).map(({ term }) => index.idf(term)));
+  if (unknown === 0) return false;
+  const found = new Set(hits.slice(0, COVERAGE_DEPTH).flatMap((hit) => passageTerms(hit.passage)));
+  const common = Math.max(DISTINCTIVE_FLOOR, index.documentCount * DISTINCTIVE_SHARE);
+  const distinctive = content.filter(({ frequency }) => frequency > 0 && frequency < common);
+  const known = sum(distinctive.map(({ term }) => index.idf(term)));
+  const hinted = analyze(docVocabulary(question)).filter((term) => {
+    const frequency = index.documentFrequency(term);
+    return frequency > 0 && frequency < common && !content.some((c) => c.term === term);
+  });
+  const matched = sum(
+    [...distinctive.map(({ term }) => term), ...new Set(hinted)]
+      .filter((term) => found.has(term))
+      .map((term) => index.idf(term)),
+  );
+  return unknown >= matched * UNKNOWN_OVER_MATCHED && unknown >= known * UNKNOWN_OVER_KNOWN;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** `kernel::sync::Arc`, `a.rs`: every piece longer than a letter is a term the docs have. */
+function isCompoundOfKnown(index: SearchIndex, term: string): boolean {
+  const pieces = term.split(/[^\p{L}\p{N}]+/u).filter((piece) => piece.length > 1);
+  return (
+    pieces.length > 0 &&
+    pieces.join('') !== term &&
+    pieces.every((piece) => index.hasTerm(piece) || index.hasTerm(stem(piece)))
+  );
 }
 
 const termCache = new WeakMap<Passage, string[]>();

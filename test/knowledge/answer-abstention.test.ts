@@ -1,0 +1,77 @@
+/**
+ * Calibrated abstention, through the knowledge service the router calls: a kernel topic the docs never
+ * name gets "I don't know" with where to ask, not the nearest passage about configuration or Rust,
+ * while real questions worded the same way keep their answers. Built from the fixture corpus and the
+ * FAQ, like the bot's own index.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createLogger } from '../../config/logger.ts';
+import { ABSTAIN_LEAD } from '../../knowledge/compose.ts';
+import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { createKnowledgeService } from '../../knowledge/service.ts';
+import { FIXTURE_CORPUS, REPO } from '../helpers/paths.ts';
+
+const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
+const kb = await loadKnowledgeBase(
+  {
+    corpora: [FIXTURE_CORPUS],
+    kernelTrees: [],
+    markdownTrees: [],
+    faqDir: join(REPO, 'knowledge/faq'),
+    wholeDocumentation: false,
+  },
+  { cacheDir: mkdtempSync(join(tmpdir(), 'rfl-abstention-')), name: 'abstention', log },
+);
+const service = createKnowledgeService(kb, {
+  knowledge: { minConfidence: 0.1, maxSources: 3 },
+  llm: null,
+  log,
+});
+
+/** Made-up kernel topics: the tuning set (the held-out one is only scored by `npm run eval`). */
+const madeUp = readFileSync(join(REPO, 'test/fixtures/eval/made-up-tuning.jsonl'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => (JSON.parse(line) as { question: string }).question);
+
+test('a made-up kernel topic is declined with where to ask, not answered from nearby docs', async () => {
+  for (const question of [
+    'how do I configure the foo-bar-baz widget in the Rust scheduler?',
+    'How do I enable FOO_BAR_BAZ for the Rust frobnicator?',
+  ]) {
+    const answer = await service.ask(question);
+    assert.equal(answer.kind, 'abstain', `${question}\n${answer.lead}`);
+    assert.equal(answer.lead, ABSTAIN_LEAD);
+    const details = answer.details.join('\n');
+    assert.match(details, /rust-for-linux\.zulipchat\.com/);
+    assert.match(details, /rust-for-linux@vger\.kernel\.org/);
+    assert.match(details, /kernel version/, 'what to include in the question');
+    assert.doesNotMatch(answer.lead, /rust-analyzer|FOO|BAR|BAZ/);
+  }
+});
+
+test('most made-up topics are declined, whatever their wording', async () => {
+  const declined = [];
+  for (const question of madeUp)
+    if ((await service.ask(question)).kind === 'abstain') declined.push(question);
+  assert.ok(declined.length >= madeUp.length - 1, `declined only:\n${declined.join('\n')}`);
+});
+
+test('real questions, including ones naming things the docs call otherwise, are still answered', async () => {
+  for (const question of [
+    'Which rustc version do I need?',
+    'How do I install bindgen?',
+    'Where is CONFIG_RUST in menuconfig?',
+    'How do I get autocompletion in my editor for kernel Rust code?',
+    'Is RISC-V supported by Rust for Linux?',
+    'How do I write a minimal Rust kernel module?',
+    'Where can I ask questions about Rust for Linux?',
+  ]) {
+    const answer = await service.ask(question);
+    assert.equal(answer.kind, 'answer', `${question}: ${answer.lead}`);
+  }
+});
