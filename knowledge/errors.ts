@@ -98,7 +98,7 @@ function fileName(path: string): string {
   return parts.join(':').toLowerCase() || '<path>';
 }
 
-/** Does the normalised text hold every phrase of one of the sign sets? The longest match wins. */
+/** How specific a match the normalised text is: the length of the longest sign set it holds whole, or 0. */
 function signScore(text: string, signs: string[][]): number {
   let best = 0;
   for (const sign of signs) {
