@@ -14,36 +14,8 @@ import type { PreparedTree } from '../jobs/kernel/kernel-tree.ts';
 import { requestFingerprint } from '../jobs/queue/job-id.ts';
 import { askedKernelVersion, docVocabulary } from '../knowledge/query-hints.ts';
 import { analyze } from '../knowledge/tokenize.ts';
+import { assertLinear, repeatTo } from './helpers/linear-time.ts';
 import { defaultConfig, preparedTree } from './helpers/prepared-tree.ts';
-
-/**
- * How many times a benign input's time a hostile one of the same size may take. Linear code stays near
- * 1×; the quadratic patterns this guards against took hundreds of times longer at these sizes.
- */
-const SLOWDOWN_ALLOWED = 10;
-
-/** Milliseconds for `run`, the best of three: the run least disturbed by other work on the machine. */
-function bestTime(run: () => unknown): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const started = performance.now();
-    run();
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
-}
-
-/** `hostile` takes at most SLOWDOWN_ALLOWED times `baseline`, a linear pass over input of the same size. */
-function assertLinear(what: string, hostile: () => unknown, baseline: () => unknown): void {
-  const [hostileMs, baselineMs] = [bestTime(hostile), bestTime(baseline)];
-  assert.ok(
-    hostileMs <= baselineMs * SLOWDOWN_ALLOWED,
-    `${what}: ${hostileMs.toFixed(1)} ms, ${(hostileMs / baselineMs).toFixed(0)}× the ${baselineMs.toFixed(1)} ms linear baseline`,
-  );
-}
-
-/** `unit` repeated to `chars` characters. */
-const repeatTo = (unit: string, chars: number) => unit.repeat(Math.ceil(chars / unit.length)).slice(0, chars);
 
 const HOSTILE_UNITS = ["*** Rust compiler '", "*** Rust bindings generator '"];
 const RULES: ToolRules = {
