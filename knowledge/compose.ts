@@ -204,6 +204,12 @@ interface Sentence {
   /** For a sentence that introduces a literal block ("… can be used:"), the index of that block. */
   introducesCode: number | null;
   terms: Set<string>;
+  /**
+   * The terms of the passage's heading, which says what each of its sentences is about ("What does
+   * rustavailable check?" over "It checks that …"): they rank the passage's sentences against other
+   * passages' but not against each other.
+   */
+  heading: Set<string>;
   score: number;
 }
 
@@ -220,7 +226,10 @@ function proseLead(retrieval: Retrieval, weights: TermWeights): { lead: string; 
   for (const sentence of sentences) {
     const weight =
       (RANK_WEIGHT[sentence.rank] ?? 0) * lengthFactor(sentence.text) * (isMeta(sentence.text) ? 0 : 1);
-    sentence.score = scoreOf(sentence.terms, specific) * weight;
+    const own = scoreOf(sentence.terms, specific);
+    // Only for a sentence that says something asked itself: a heading alone answers nothing.
+    const context = own > 0 ? scoreOf(without(sentence.heading, sentence.terms), specific) : 0;
+    sentence.score = (own + context) * weight;
   }
   let chosen = chooseSentences(sentences);
   const top = retrieval.hits[0]!.passage;
@@ -242,6 +251,10 @@ function proseLead(retrieval: Retrieval, weights: TermWeights): { lead: string; 
   return code ? { lead, code } : { lead };
 }
 
+function without(terms: Set<string>, others: Set<string>): Set<string> {
+  return new Set([...terms].filter((term) => !others.has(term)));
+}
+
 function withoutColon(sentence: string): string {
   return sentence.replace(/,?\s*(\b(e\.g|i\.e)\.|\bfor (example|instance)|\bas follows)?:$/i, '.');
 }
@@ -249,7 +262,12 @@ function withoutColon(sentence: string): string {
 function sentencesOf(passage: Passage, rank: number, weights: TermWeights): Sentence[] {
   const sentences: Sentence[] = [];
   let codeIndex = 0;
-  for (const [paragraph, text] of paragraphsOf(passage.text).entries()) {
+  const heading = matchedTerms(passage.sectionPath.join(' '), weights);
+  const paragraphs =
+    passage.kind === 'tool-versions'
+      ? toolVersionFacts(passage).map((fact) => fact.text)
+      : paragraphsOf(passage.text);
+  for (const [paragraph, text] of paragraphs.entries()) {
     const units = splitSentences(text);
     const introduces = text.endsWith(':') && codeIndex < passage.code.length ? codeIndex++ : null;
     for (const [i, unit] of units.entries()) {
@@ -261,6 +279,7 @@ function sentencesOf(passage: Passage, rank: number, weights: TermWeights): Sent
         paragraph,
         introducesCode: i === units.length - 1 ? introduces : null,
         terms: matchedTerms(unit, weights),
+        heading,
         score: 0,
       });
     }
@@ -281,8 +300,8 @@ function isMeta(text: string): boolean {
 }
 
 /**
- * The best sentences in document order, each together with the sentence before it when it leans on
- * that one ("This triggers …"), within the sentence and length budget.
+ * The best sentence first, then the next best in document order, each together with the sentence
+ * before it when it leans on that one ("This triggers …"), within the sentence and length budget.
  */
 function chooseSentences(sentences: Sentence[]): Sentence[] {
   const ranked = sentences.filter((s) => s.score > 0).sort((a, b) => b.score - a.score);
@@ -314,7 +333,10 @@ function chooseSentences(sentences: Sentence[]): Sentence[] {
     chosen.push(...group);
     for (const s of group) for (const term of s.terms) covered.add(term);
   }
-  return chosen.sort((a, b) => a.rank - b.rank || a.index - b.index);
+  // The sentence carrying the asked fact leads; what it adds follows in document order.
+  const leading = chosen.filter((s) => bestGroup.includes(s));
+  const rest = chosen.filter((s) => !leading.includes(s));
+  return [...leading, ...rest.sort((a, b) => a.rank - b.rank || a.index - b.index)];
 }
 
 function lengthOf(sentences: Sentence[]): number {
@@ -322,7 +344,9 @@ function lengthOf(sentences: Sentence[]): number {
 }
 
 function leansOnPrevious(text: string): boolean {
-  return /^(this|it|these|that|they|then|otherwise|in this case|however|thus|so|also)\b/i.test(text);
+  return /^((most|some|all|many|none|each|both|one|either|neither) of (them|these|those)|in (this|that|such a|either) case|this|it|these|that|they|then|otherwise|however|thus|so|also)\b/i.test(
+    text,
+  );
 }
 
 /** Nothing matched: the opening of the best section, which usually says what it is about. */
@@ -401,25 +425,77 @@ function trimCode(code: string, weights: TermWeights): string {
 
 // ---- tool versions -----------------------------------------------------------------------------
 
-/** The minimum-versions facts the question asks about, stated as they are, with the kernel version. */
+/**
+ * The minimum-versions facts the question asks about, stated as they are, with the kernel version: the
+ * tools it names first, then rustc and bindgen (what Rust support needs), never the other tools' minimums
+ * and special cases unasked.
+ */
 function toolVersionsLead(passage: Passage, weights: TermWeights): string {
-  const sentences = passage.text.split('\n').flatMap((line) => splitSentences(cleanMarkup(line)));
-  // The versions themselves, not remarks about them ("These minimums come from …").
-  const versions = sentences.filter((sentence) => /\d+\.\d+/.test(sentence));
-  const facts = versions.length > 0 ? versions : sentences;
-  const terms = facts.map((fact) => matchedTerms(fact, weights));
+  const facts = toolVersionFacts(passage);
+  // What a fact is about is its tool: a list's shared intro ("Minimum versions of …") tells none apart.
+  const terms = facts.map((fact) => matchedTerms(fact.about, weights));
   const specific = withIdf(weights, terms);
   const scores = terms.map((matched) => scoreOf(matched, specific));
   const best = Math.max(0, ...scores);
-  const asked = facts.filter((_, i) => best > 0 && scores[i]! >= best * 0.5);
-  const lead = (asked.length > 0 ? asked : facts).slice(0, MAX_SENTENCES).join(' ');
+  const asked = facts
+    .map((fact, i) => ({ fact, score: scores[i]! }))
+    .filter(({ score }) => best > 0 && score >= best * 0.5)
+    .sort((a, b) => b.score - a.score)
+    .map(({ fact }) => fact);
+  const rust = facts.filter((fact) => /\brustc\b/.test(fact.text) && !asked.includes(fact));
+  const lead = [...(asked.length > 0 ? asked : facts.slice(0, 1)), ...rust]
+    .slice(0, MAX_SENTENCES)
+    .map((fact) => fact.text)
+    .join(' ');
   const version = passage.kernelVersion;
   return version && !lead.includes(version) ? `Linux ${version}: ${lead}` : lead;
 }
 
+interface ToolFact {
+  text: string;
+  /** The part naming the tool and its versions. */
+  about: string;
+}
+
+/**
+ * The minimum versions themselves, not remarks about them ("These minimums come from …"), each tool of a
+ * list its own fact ("… other tools for Linux 6.1: GCC (gcc) 5.1.0.") so that an answer can quote the
+ * tools a question asks about and no others.
+ */
+function toolVersionFacts(passage: Passage): ToolFact[] {
+  const sentences = passage.text.split('\n').flatMap((line) => splitSentences(cleanMarkup(line)));
+  const versions = sentences.filter((sentence) => /\d+\.\d+/.test(sentence));
+  return (versions.length > 0 ? versions : sentences).flatMap(perTool);
+}
+
+/** "Intro: a 1.0, b 2.0 (3.0 when …)." as "Intro: a 1.0." and "Intro: b 2.0 (3.0 when …)."; other sentences as they are. */
+function perTool(sentence: string): ToolFact[] {
+  const colon = sentence.indexOf(': ');
+  const items =
+    colon < 0 || !sentence.endsWith('.') ? [] : splitOutsideParentheses(sentence.slice(colon + 2, -1), ', ');
+  if (items.length < 2) return [{ text: sentence, about: sentence }];
+  return items.map((item) => ({ text: `${sentence.slice(0, colon + 1)} ${item}.`, about: item }));
+}
+
+function splitOutsideParentheses(text: string, separator: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && text.startsWith(separator, i)) {
+      items.push(text.slice(start, i));
+      start = i + separator.length;
+    }
+  }
+  return [...items, text.slice(start)];
+}
+
 // ---- text --------------------------------------------------------------------------------------
 
-const LIST_ITEM = /^\s*(?:[-*•+]|\d+[.)]|#\.)\s+/;
+/** A list item's marker; numbered items stop at two digits, so a year wrapped to a line start ("Edition\n2021.") stays in its sentence. */
+const LIST_ITEM = /^\s*(?:[-*•+]|\d{1,2}[.)]|#\.)\s+/;
 
 /**
  * Paragraphs of cleaned prose, each list item its own. A lone link after "… from:" joins the sentence
@@ -427,7 +503,7 @@ const LIST_ITEM = /^\s*(?:[-*•+]|\d+[.)]|#\.)\s+/;
  */
 function paragraphsOf(text: string): string[] {
   const blocks = cleanMarkup(text)
-    .split(/\n\s*\n|\n(?=\s*(?:[-*•+]|\d+[.)]|#\.)\s)/)
+    .split(/\n\s*\n|\n(?=\s*(?:[-*•+]|\d{1,2}[.)]|#\.)\s)/)
     .map((block) => block.trim())
     .filter((block) => block !== '');
   const paragraphs: string[] = [];

@@ -1,0 +1,165 @@
+/**
+ * Answers a newcomer can act on: whole sentences, the asked fact first, and nothing the question did
+ * not ask for. Through the knowledge service over the fixture corpus and the FAQ, like the bot's index.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createLogger } from '../../config/logger.ts';
+import { minToolVersionFacts, parseMinToolTable } from '../../jobs/kernel/min-tool-version.ts';
+import type { Retrieval } from '../../knowledge/answer-types.ts';
+import { composeAnswer } from '../../knowledge/compose.ts';
+import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { Passage } from '../../knowledge/passage.ts';
+import { docVocabulary } from '../../knowledge/query-hints.ts';
+import { createKnowledgeService } from '../../knowledge/service.ts';
+import { FIXTURE_CORPUS, REPO } from '../helpers/paths.ts';
+
+const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
+const kb = await loadKnowledgeBase(
+  {
+    corpora: [FIXTURE_CORPUS],
+    kernelTrees: [],
+    markdownTrees: [],
+    faqDir: join(REPO, 'knowledge/faq'),
+    wholeDocumentation: false,
+  },
+  { cacheDir: mkdtempSync(join(tmpdir(), 'rfl-reading-')), name: 'reading', log },
+);
+const service = createKnowledgeService(kb, {
+  knowledge: { minConfidence: 0.1, maxSources: 3 },
+  llm: null,
+  log,
+});
+
+/** Starts like a sentence (not "Most of them …", not mid-word) and ends like one. */
+function assertWholeSentences(lead: string): void {
+  assert.match(lead, /^[\p{Lu}`"(\d]/u, lead);
+  assert.doesNotMatch(lead, /^(most|some|all) of (them|these|those)\b|^(it|they|this|these)\b/i, lead);
+  assert.match(lead, /[.!?)"`]$/, lead);
+}
+
+test('the edition answer states the edition, in whole sentences', async () => {
+  const answer = await service.ask('Which Rust edition does the kernel use?');
+  assert.equal(answer.kind, 'answer');
+  assert.match(answer.lead, /Edition 2021/);
+  assertWholeSentences(answer.lead);
+});
+
+test('a year wrapped to the start of a line stays in its sentence', () => {
+  const passage: Passage = {
+    id: 'faq:edition',
+    tree: 'faq',
+    kernelVersion: null,
+    path: 'edition.md',
+    sectionPath: ['Which edition?'],
+    anchor: 'edition',
+    kind: 'faq',
+    text: 'Drivers get a short allow-list of features, and the code is written in Edition\n2021. The features in use\nare tracked upstream.',
+    code: [],
+    url: 'https://example.org/edition',
+    lines: [1, 3],
+  };
+  const answer = composeAnswer(retrieval('Which Rust edition does the kernel use?', passage), {
+    minConfidence: 0.1,
+    maxSources: 3,
+  });
+  assert.match(answer.lead, /written in Edition 2021\./);
+  assertWholeSentences(answer.lead);
+});
+
+/** The 6.1 script's table: rustc and bindgen beside every other tool's minimum and special cases. */
+const SCRIPT_61 = `#!/bin/sh
+case "$1" in
+binutils)
+	echo 2.23.0
+	;;
+gcc)
+	echo 5.1.0
+	;;
+icc)
+	echo 16.0.3
+	;;
+llvm)
+	if [ "$SRCARCH" = s390 ]; then
+		echo 15.0.0
+	else
+		echo 11.0.0
+	fi
+	;;
+rustc)
+	echo 1.62.0
+	;;
+bindgen)
+	echo 0.56.0
+	;;
+esac
+`;
+
+const toolVersions: Passage = {
+  id: 'linux-6.1:scripts/min-tool-version.sh',
+  tree: 'linux-6.1',
+  kernelVersion: '6.1.192',
+  path: 'scripts/min-tool-version.sh',
+  sectionPath: ['Minimum tool versions'],
+  anchor: '',
+  kind: 'tool-versions',
+  text: minToolVersionFacts(parseMinToolTable(SCRIPT_61).tools, '6.1.192'),
+  code: [SCRIPT_61],
+  url: 'https://example.org/v6.1.192/scripts/min-tool-version.sh',
+  lines: [1, 24],
+};
+
+function retrieval(question: string, passage: Passage): Retrieval {
+  return {
+    question,
+    hits: [{ passage, score: 10 }],
+    confidence: 1,
+    terms: [...new Set(`${question} ${docVocabulary(question)}`.toLowerCase().match(/[\w.=-]+/g) ?? [])],
+    askedVersion: null,
+  };
+}
+
+test('the rustc version answer names rustc and bindgen, not every tool and its special cases', () => {
+  for (const question of ['Which rustc version do I need?', 'What is the minimum rustc version for 6.1?']) {
+    const { lead } = composeAnswer(retrieval(question, toolVersions), { minConfidence: 0.1, maxSources: 3 });
+    assert.match(lead, /rustc 1\.62\.0/, lead);
+    assert.match(lead, /bindgen 0\.56\.0/, lead);
+    assert.doesNotMatch(lead, /icc|s390|binutils|GCC/, lead);
+    assertWholeSentences(lead);
+  }
+});
+
+test('a question about another tool gets that tool, with rustc and bindgen', () => {
+  const { lead } = composeAnswer(retrieval('Which version of clang do I need?', toolVersions), {
+    minConfidence: 0.1,
+    maxSources: 3,
+  });
+  assert.match(lead, /LLVM\/Clang \(llvm\) 11\.0\.0 \(15\.0\.0 when SRCARCH is s390\)/, lead);
+  assert.match(lead, /rustc 1\.62\.0/, lead);
+  assert.doesNotMatch(lead, /icc|binutils|GCC/, lead);
+});
+
+test('what rustavailable checks is answered from its own section, not a neighbour about libclang', () => {
+  const faq = (name: string) => kb.passages.find((passage) => passage.path.endsWith(name))!;
+  const question = 'What does make rustavailable check?';
+  const answer = composeAnswer(
+    {
+      ...retrieval(question, faq('rustavailable.md')),
+      hits: [
+        { passage: faq('rustavailable.md'), score: 10 },
+        { passage: faq('libclang-not-found.md'), score: 9 },
+      ],
+    },
+    { minConfidence: 0.1, maxSources: 3 },
+  );
+  assert.match(answer.lead, /\bchecks?\b/, answer.lead);
+  assert.doesNotMatch(
+    answer.lead,
+    /library form of Clang|reports the problem as bindgen failing/,
+    answer.lead,
+  );
+  assert.match(answer.lead, /[.!?)"`]$/, answer.lead);
+});
