@@ -333,14 +333,22 @@ function chooseSentences(sentences: Sentence[]): Sentence[] {
     chosen.push(...group);
     for (const s of group) for (const term of s.terms) covered.add(term);
   }
-  // The sentence carrying the asked fact leads; what it adds follows in document order.
-  const leading = chosen.filter((s) => bestGroup.includes(s));
+  // The sentence carrying the asked fact leads, unless it continues another ("In addition, …"); the
+  // rest follows in document order.
+  const leading = continuesAnother(best.text) ? [] : chosen.filter((s) => bestGroup.includes(s));
   const rest = chosen.filter((s) => !leading.includes(s));
   return [...leading, ...rest.sort((a, b) => a.rank - b.rank || a.index - b.index)];
 }
 
 function lengthOf(sentences: Sentence[]): number {
   return sentences.reduce((sum, s) => sum + s.text.length + 1, 0);
+}
+
+/** Opens with a connective that reads as a follow-up, not as an answer's first sentence. */
+function continuesAnother(text: string): boolean {
+  return /^(in addition|additionally|alternatively|similarly|likewise|therefore|moreover|furthermore|for (example|instance)|otherwise|however|also|but)\b/i.test(
+    text,
+  );
 }
 
 function leansOnPrevious(text: string): boolean {
