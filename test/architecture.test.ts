@@ -53,7 +53,7 @@ const BOT_FLOORS = [
   ['bot/job-follow', 'bot/digest'],
   ['bot/commands'],
   ['bot/dispatch'],
-  ['bot/adapters/terminal', 'bot/adapters/matrix', 'bot/adapters/discord'],
+  ['bot/adapters/terminal', 'bot/adapters/matrix', 'bot/adapters/discord', 'bot/adapters/zulip'],
 ];
 /** The listed folder a file belongs to (its own, or the one its folder is inside); null: bot/ itself. */
 const botPartOf = (path: string) =>

@@ -1,0 +1,388 @@
+/**
+ * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples
+ * (zerver/openapi/zulip.yaml): POST /register, GET /events (last_event_id acknowledges, a heartbeat
+ * when nothing happens), POST/PATCH/DELETE /messages, reactions, POST /user_uploads and the
+ * authenticated download of /user_uploads/…, errors with `code` (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT
+ * with Retry-After and the X-RateLimit headers), and a restart that loses every event queue.
+ * Tests act as users (say, react) and assert on what the client sent: every request is recorded.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+type Json = Record<string, unknown>;
+
+export interface FakeZulipUser {
+  user_id: number;
+  email: string;
+  full_name: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Without the query: `/api/v1/messages`. */
+  path: string;
+  query: URLSearchParams;
+  /** A form body's fields (a multipart body's file is in `uploads`). */
+  form: URLSearchParams;
+  status: number;
+}
+
+interface Queue {
+  id: string;
+  eventTypes: string[];
+  /** Events not yet acknowledged by a poll's last_event_id. */
+  events: Json[];
+  nextEventId: number;
+  waiting: (() => void) | null;
+}
+
+export interface FakeZulipOptions {
+  bot: FakeZulipUser & { apiKey: string };
+  /** Zulip answers an idle poll with a heartbeat after about a minute; tests want it sooner. */
+  heartbeatMs?: number;
+}
+
+const REALM_ID = 2;
+
+export class FakeZulip {
+  readonly #options: FakeZulipOptions;
+  readonly #server: Server;
+  #queues = new Map<string, Queue>();
+  #queueCount = 0;
+  #messageCount = 100;
+  readonly #messages = new Map<number, Json>();
+  readonly #uploads = new Map<string, { data: Buffer; contentType: string }>();
+  /** Open long polls, cut by a restart as the real server's going away would. */
+  readonly #openPolls = new Set<ServerResponse>();
+  #rateLimitNext: number | null = null;
+  #resetConnectionNext = false;
+  readonly requests: RecordedRequest[] = [];
+  siteUrl = '';
+
+  constructor(options: FakeZulipOptions) {
+    this.#options = options;
+    this.#server = createServer((request, response) => {
+      this.#handle(request, response).catch((error) => {
+        response.destroy(error);
+      });
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.siteUrl = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const poll of this.#openPolls) poll.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** A server restart: every event queue is lost and open polls are cut. */
+  restart(): void {
+    this.#queues = new Map();
+    for (const poll of this.#openPolls) poll.destroy();
+    this.#openPolls.clear();
+  }
+
+  /** The next API request is refused with 429 RATE_LIMIT_HIT and this Retry-After (seconds). */
+  rateLimitNext(retryAfterSeconds: number): void {
+    this.#rateLimitNext = retryAfterSeconds;
+  }
+
+  /** The next API request's connection is reset before any response. */
+  resetConnectionNext(): void {
+    this.#resetConnectionNext = true;
+  }
+
+  get queueCount(): number {
+    return this.#queueCount;
+  }
+
+  /** A user posts to a channel's topic (or, with `stream` null, a direct message to the bot). */
+  say(user: FakeZulipUser, content: string, where: { stream: string; topic: string } | null): number {
+    return this.#postMessage(user, content, where ? { type: 'stream', ...where } : { type: 'private' });
+  }
+
+  /** A user reacts to a message. */
+  react(user: FakeZulipUser, messageId: number, emojiName: string): void {
+    this.#reaction(user, messageId, emojiName);
+  }
+
+  message(id: number): Json | undefined {
+    return this.#messages.get(id);
+  }
+
+  /** Store a file as if a user had uploaded it; its path, /user_uploads/…. */
+  storeUpload(fileName: string, data: Buffer, contentType = 'application/octet-stream'): string {
+    const path = `/user_uploads/${REALM_ID}/${(this.#uploads.size + 1).toString(16).padStart(2, '0')}/x/${fileName}`;
+    this.#uploads.set(path, { data, contentType });
+    return path;
+  }
+
+  #postMessage(
+    sender: FakeZulipUser,
+    content: string,
+    to: { type: 'stream'; stream: string; topic: string } | { type: 'private'; recipients?: FakeZulipUser[] },
+  ): number {
+    const id = ++this.#messageCount;
+    const bot = this.#options.bot;
+    const participants = to.type === 'private' ? [sender, ...(to.recipients ?? [bot])] : [];
+    // Fields as in the "message" event's documented example.
+    const message: Json = {
+      avatar_url: null,
+      client: 'test',
+      content,
+      content_type: 'text/x-markdown',
+      display_recipient:
+        to.type === 'stream'
+          ? to.stream
+          : participants.map(({ user_id, email, full_name }) => ({
+              id: user_id,
+              email,
+              full_name,
+              is_mirror_dummy: false,
+            })),
+      id,
+      is_me_message: false,
+      reactions: [],
+      recipient_id: to.type === 'stream' ? 20 : 30,
+      sender_email: sender.email,
+      sender_full_name: sender.full_name,
+      sender_id: sender.user_id,
+      sender_realm_str: 'zulip',
+      subject: to.type === 'stream' ? to.topic : '',
+      submessages: [],
+      timestamp: Math.floor(Date.now() / 1000),
+      topic_links: [],
+      type: to.type,
+      ...(to.type === 'stream' ? { stream_id: 1 } : {}),
+    };
+    this.#messages.set(id, message);
+    this.#publish({ type: 'message', message, flags: [] });
+    return id;
+  }
+
+  #reaction(user: FakeZulipUser, messageId: number, emojiName: string) {
+    this.#publish({
+      type: 'reaction',
+      op: 'add',
+      user_id: user.user_id,
+      message_id: messageId,
+      emoji_name: emojiName,
+      emoji_code: '1f419',
+      reaction_type: 'unicode_emoji',
+    });
+  }
+
+  #publish(event: Json) {
+    for (const queue of this.#queues.values()) {
+      if (!queue.eventTypes.includes(event.type as string)) continue;
+      queue.events.push({ ...event, id: queue.nextEventId++ });
+      queue.waiting?.();
+    }
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse) {
+    const url = new URL(request.url ?? '/', this.siteUrl);
+    const body = await this.#readBody(request);
+    const record: RecordedRequest = {
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      form: new URLSearchParams(),
+      status: 0,
+    };
+    this.requests.push(record);
+    if (this.#resetConnectionNext) {
+      this.#resetConnectionNext = false;
+      response.destroy();
+      return;
+    }
+    const reply = (status: number, json: Json, headers: Record<string, string> = {}) => {
+      record.status = status;
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(JSON.stringify(json));
+    };
+    if (!this.#authorized(request)) {
+      return reply(401, { code: 'INVALID_API_KEY', msg: 'Invalid API key', result: 'error' });
+    }
+    if (this.#rateLimitNext !== null) {
+      const retryAfter = this.#rateLimitNext;
+      this.#rateLimitNext = null;
+      // The documented 429: the body's "retry-after" and the Retry-After and X-RateLimit-* headers.
+      return reply(
+        429,
+        {
+          code: 'RATE_LIMIT_HIT',
+          msg: 'API usage exceeded rate limit',
+          result: 'error',
+          'retry-after': retryAfter,
+        },
+        {
+          'retry-after': String(retryAfter),
+          'x-ratelimit-limit': '200',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Date.now() / 1000 + retryAfter),
+        },
+      );
+    }
+    if (url.pathname.startsWith('/user_uploads/') && request.method === 'GET') {
+      const upload = this.#uploads.get(url.pathname);
+      if (!upload) return reply(404, { code: 'BAD_REQUEST', msg: 'File not found', result: 'error' });
+      record.status = 200;
+      response.writeHead(200, { 'content-type': upload.contentType, 'content-length': upload.data.length });
+      response.end(upload.data);
+      return;
+    }
+    const path = url.pathname.slice('/api/v1'.length);
+    const contentType = request.headers['content-type'] ?? '';
+    if (contentType.startsWith('multipart/form-data')) {
+      const form = await new Request(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      }).formData();
+      const file = form.get('file');
+      if (path !== '/user_uploads' || !(file instanceof File)) {
+        return reply(400, { code: 'BAD_REQUEST', msg: 'You must specify a file to upload', result: 'error' });
+      }
+      const uploadPath = this.storeUpload(file.name, Buffer.from(await file.arrayBuffer()), file.type);
+      // The documented response: `url` since feature level 272, `uri` kept for older clients.
+      return reply(200, {
+        result: 'success',
+        msg: '',
+        uri: uploadPath,
+        url: uploadPath,
+        filename: file.name,
+      });
+    }
+    const form = new URLSearchParams(body.toString('utf8'));
+    record.form = form;
+    const messageRoute = path.split('/'); // ['', 'messages', id, 'reactions']
+    const messageId = Number(messageRoute[2]);
+    if (request.method === 'POST' && path === '/register') return reply(200, this.#register(form));
+    if (request.method === 'GET' && path === '/events')
+      return this.#events(url.searchParams, response, reply);
+    if (request.method === 'POST' && path === '/messages') {
+      const bot = this.#options.bot;
+      const type = form.get('type');
+      if (type === 'stream' || type === 'channel') {
+        const id = this.#postMessage(bot, form.get('content') ?? '', {
+          type: 'stream',
+          stream: form.get('to') ?? '',
+          topic: form.get('topic') ?? '',
+        });
+        return reply(200, { id, msg: '', result: 'success', automatic_new_visibility_policy: 2 });
+      }
+      const userIds: number[] = JSON.parse(form.get('to') ?? '[]');
+      const recipients = userIds.map((user_id) => ({
+        user_id,
+        email: `user${user_id}@zulip.test`,
+        full_name: '',
+      }));
+      const id = this.#postMessage(bot, form.get('content') ?? '', { type: 'private', recipients });
+      return reply(200, { id, msg: '', result: 'success' });
+    }
+    if (messageRoute[1] !== 'messages' || !this.#messages.has(messageId)) {
+      return reply(400, { code: 'BAD_REQUEST', msg: 'Invalid message(s)', result: 'error' });
+    }
+    const message = this.#messages.get(messageId)!;
+    if (request.method === 'PATCH' && messageRoute.length === 3) {
+      message.content = form.get('content');
+      this.#publish({
+        type: 'update_message',
+        user_id: this.#options.bot.user_id,
+        edit_timestamp: Math.floor(Date.now() / 1000),
+        message_id: messageId,
+        message_ids: [messageId],
+        flags: [],
+        rendering_only: false,
+        content: message.content,
+        rendered_content: `<p>${message.content}</p>`,
+        is_me_message: false,
+      });
+      return reply(200, { result: 'success', msg: '', detached_uploads: [] });
+    }
+    if (request.method === 'DELETE' && messageRoute.length === 3) {
+      this.#messages.delete(messageId);
+      this.#publish({
+        type: 'delete_message',
+        message_id: messageId,
+        message_type: message.type,
+        ...(message.type === 'stream' ? { stream_id: message.stream_id, topic: message.subject } : {}),
+      });
+      return reply(200, { result: 'success', msg: '' });
+    }
+    if (request.method === 'POST' && messageRoute[3] === 'reactions') {
+      this.#reaction(this.#options.bot, messageId, form.get('emoji_name') ?? '');
+      return reply(200, { result: 'success', msg: '' });
+    }
+    return reply(404, { code: 'BAD_REQUEST', msg: 'Not found', result: 'error' });
+  }
+
+  #register(form: URLSearchParams): Json {
+    const id = `fake-queue-${++this.#queueCount}`;
+    const eventTypes: string[] = JSON.parse(form.get('event_types') ?? '[]');
+    this.#queues.set(id, { id, eventTypes, events: [], nextEventId: 0, waiting: null });
+    // The documented response's fields for a queue (the rest of the initial state is not asked for).
+    return {
+      result: 'success',
+      msg: '',
+      queue_id: id,
+      last_event_id: -1,
+      zulip_version: '10.0',
+      zulip_feature_level: 300,
+      zulip_merge_base: '10.0',
+    };
+  }
+
+  async #events(
+    query: URLSearchParams,
+    response: ServerResponse,
+    reply: (status: number, json: Json) => void,
+  ): Promise<void> {
+    const queueId = query.get('queue_id') ?? '';
+    const queue = this.#queues.get(queueId);
+    if (!queue) {
+      // The documented error for a queue the server no longer has.
+      return reply(400, {
+        code: 'BAD_EVENT_QUEUE_ID',
+        msg: `Bad event queue ID: ${queueId}`,
+        queue_id: queueId,
+        result: 'error',
+      });
+    }
+    const lastEventId = Number(query.get('last_event_id') ?? -1);
+    queue.events = queue.events.filter((event) => (event.id as number) > lastEventId);
+    if (queue.events.length === 0 && query.get('dont_block') !== 'true') {
+      this.#openPolls.add(response);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.heartbeatMs ?? 30_000);
+        queue.waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        response.on('close', queue.waiting);
+      });
+      queue.waiting = null;
+      this.#openPolls.delete(response);
+      if (response.destroyed) return;
+      if (queue.events.length === 0) queue.events.push({ type: 'heartbeat', id: queue.nextEventId++ });
+    }
+    reply(200, { result: 'success', msg: '', events: queue.events, queue_id: queue.id });
+  }
+
+  #authorized(request: IncomingMessage): boolean {
+    const { email, apiKey } = this.#options.bot;
+    return request.headers.authorization === `Basic ${Buffer.from(`${email}:${apiKey}`).toString('base64')}`;
+  }
+
+  async #readBody(request: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+}
