@@ -13,9 +13,9 @@ const newcomer = { user_id: 9, email: 'newcomer@zulip.test', full_name: 'Newcome
 
 async function withZulip(
   run: (fake: FakeZulip, client: ZulipClient, recoveries: string[]) => Promise<void>,
-  heartbeatMs = 5000,
+  server: { heartbeatMs?: number; longpollTimeoutSeconds?: number } = { heartbeatMs: 5000 },
 ) {
-  const fake = await new FakeZulip({ bot, heartbeatMs }).start();
+  const fake = await new FakeZulip({ bot, ...server }).start();
   const recoveries: string[] = [];
   const client = new ZulipClient(
     { email: bot.email, apiKey: bot.apiKey, site: fake.siteUrl },
@@ -158,20 +158,40 @@ test('a server restart mid-poll: a new queue, and nothing said before or after i
 });
 
 test('a heartbeat ends an idle poll without being an event the bot sees', async () => {
-  await withZulip(async (fake, client) => {
-    const events = listen(client);
-    while (fake.queueCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await new Promise((resolve) => setTimeout(resolve, 80)); // a heartbeat or two
-    fake.say(newcomer, 'hello', null);
-    await events.until(1);
-    await events.stop();
-    assert.deepEqual(
-      events.received.map((event) => event.type),
-      ['message'],
-    );
-    const polls = fake.requests.filter((request) => request.path === '/api/v1/events');
-    assert.ok(polls.length >= 2, 'the idle poll ended with a heartbeat and the client polled again');
-  }, 30);
+  await withZulip(
+    async (fake, client) => {
+      const events = listen(client);
+      while (fake.queueCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 80)); // a heartbeat or two
+      fake.say(newcomer, 'hello', null);
+      await events.until(1);
+      await events.stop();
+      assert.deepEqual(
+        events.received.map((event) => event.type),
+        ['message'],
+      );
+      const polls = fake.requests.filter((request) => request.path === '/api/v1/events');
+      assert.ok(polls.length >= 2, 'the idle poll ended with a heartbeat and the client polled again');
+    },
+    { heartbeatMs: 30 },
+  );
+});
+
+test('a poll silent past the server’s long-poll timeout is given up and polled again, losing nothing', async () => {
+  await withZulip(
+    async (fake, client, recoveries) => {
+      const events = listen(client);
+      while (fake.queueCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 150)); // past the timeout: no heartbeat came
+      fake.say(newcomer, 'are you awake?', null);
+      await events.until(1);
+      await events.stop();
+      assert.deepEqual(messageContents(events.received), ['are you awake?']);
+      assert.ok(recoveries.some((line) => line.includes('GET /events') && line.includes('no response')));
+      assert.equal(fake.queueCount, 1, 'the same queue, so nothing sent meanwhile was lost');
+    },
+    { heartbeatMs: 5000, longpollTimeoutSeconds: 0.1 },
+  );
 });
 
 test('a 429 with Retry-After is waited out and the message is then sent once', async () => {

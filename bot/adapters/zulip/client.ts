@@ -61,7 +61,12 @@ export type ZulipEvent =
 export interface EventQueue {
   queueId: string;
   lastEventId: number;
+  /** How long a poll may take before the connection is presumed dead (the server's heartbeat comes sooner). */
+  longpollTimeoutMs: number;
 }
+
+/** For servers that predate register's event_queue_longpoll_timeout_seconds: above their heartbeat interval. */
+const DEFAULT_LONGPOLL_TIMEOUT_S = 90;
 
 export interface ZulipClientOptions {
   /** First wait after a failed poll; doubled per consecutive failure up to backoffMaxMs, with full jitter. */
@@ -160,16 +165,17 @@ export class ZulipClient {
     const eventTypes: ZulipEventType[] = ['message', 'update_message', 'delete_message', 'reaction'];
     const body: Body = { event_types: JSON.stringify(eventTypes) };
     if (narrow) body.narrow = JSON.stringify(narrow);
-    const response = await this.#call<{ queue_id: string; last_event_id: number }>(
-      'POST',
-      '/register',
-      body,
-      signal,
-    );
+    const response = await this.#call<{
+      queue_id: string;
+      last_event_id: number;
+      event_queue_longpoll_timeout_seconds?: number;
+    }>('POST', '/register', body, signal);
     if (!response.ok) return response;
+    const { queue_id, last_event_id, event_queue_longpoll_timeout_seconds } = response.value;
+    const longpollTimeoutS = event_queue_longpoll_timeout_seconds ?? DEFAULT_LONGPOLL_TIMEOUT_S;
     return {
       ok: true,
-      value: { queueId: response.value.queue_id, lastEventId: response.value.last_event_id },
+      value: { queueId: queue_id, lastEventId: last_event_id, longpollTimeoutMs: longpollTimeoutS * 1000 },
     };
   }
 
@@ -180,7 +186,15 @@ export class ZulipClient {
    */
   async poll(queue: EventQueue, signal?: AbortSignal): Promise<Result<ZulipEvent[]>> {
     const query = new URLSearchParams({ queue_id: queue.queueId, last_event_id: String(queue.lastEventId) });
-    const response = await this.#call<{ events: ZulipEvent[] }>('GET', `/events?${query}`, undefined, signal);
+    // A connection that died silently (a NAT dropping it) would otherwise hold the poll forever.
+    const timeout = AbortSignal.timeout(queue.longpollTimeoutMs);
+    const pollSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const response = await this.#call<{ events: ZulipEvent[] }>(
+      'GET',
+      `/events?${query}`,
+      undefined,
+      pollSignal,
+    );
     if (!response.ok) return response;
     const fresh = response.value.events.filter((event) => event.id > queue.lastEventId);
     for (const event of fresh) queue.lastEventId = Math.max(queue.lastEventId, event.id);

@@ -40,6 +40,8 @@ export interface FakeZulipOptions {
   bot: FakeZulipUser & { apiKey: string };
   /** Zulip answers an idle poll with a heartbeat after about a minute; tests want it sooner. */
   heartbeatMs?: number;
+  /** Register's `event_queue_longpoll_timeout_seconds`: how long a client should let a poll run. */
+  longpollTimeoutSeconds?: number;
 }
 
 const REALM_ID = 2;
@@ -333,6 +335,7 @@ export class FakeZulip {
       msg: '',
       queue_id: id,
       last_event_id: -1,
+      event_queue_longpoll_timeout_seconds: this.#options.longpollTimeoutSeconds ?? 90,
       zulip_version: '10.0',
       zulip_feature_level: 300,
       zulip_merge_base: '10.0',
@@ -359,15 +362,18 @@ export class FakeZulip {
     queue.events = queue.events.filter((event) => (event.id as number) > lastEventId);
     if (queue.events.length === 0 && query.get('dont_block') !== 'true') {
       this.#openPolls.add(response);
+      let wake = () => {};
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.#options.heartbeatMs ?? 30_000);
-        queue.waiting = () => {
+        wake = () => {
           clearTimeout(timer);
           resolve();
         };
-        response.on('close', queue.waiting);
+        queue.waiting = wake;
+        response.on('close', wake);
       });
-      queue.waiting = null;
+      // A poll the client gave up on may end after its successor began waiting.
+      if (queue.waiting === wake) queue.waiting = null;
       this.#openPolls.delete(response);
       if (response.destroyed) return;
       if (queue.events.length === 0) queue.events.push({ type: 'heartbeat', id: queue.nextEventId++ });
