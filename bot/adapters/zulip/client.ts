@@ -67,6 +67,8 @@ export interface EventQueue {
 
 /** For servers that predate register's event_queue_longpoll_timeout_seconds: above their heartbeat interval. */
 const DEFAULT_LONGPOLL_TIMEOUT_S = 90;
+/** Messages fetched per request after a lost queue (Zulip allows up to 5000). */
+const CATCH_UP_BATCH = 1000;
 
 export interface ZulipClientOptions {
   /** First wait after a failed poll; doubled per consecutive failure up to backoffMaxMs, with full jitter. */
@@ -163,7 +165,8 @@ export class ZulipClient {
   /** POST /register: a new event queue for the given event types, optionally narrowed. */
   async register(narrow?: [string, string][], signal?: AbortSignal): Promise<Result<EventQueue>> {
     const eventTypes: ZulipEventType[] = ['message', 'update_message', 'delete_message', 'reaction'];
-    const body: Body = { event_types: JSON.stringify(eventTypes) };
+    // Raw Markdown, as the user typed it, not the rendered HTML.
+    const body: Body = { event_types: JSON.stringify(eventTypes), apply_markdown: false };
     if (narrow) body.narrow = JSON.stringify(narrow);
     const response = await this.#call<{
       queue_id: string;
@@ -204,25 +207,41 @@ export class ZulipClient {
   /**
    * Every event until `signal` aborts, each once: registers, polls, registers a new queue when the
    * server has lost this one (restart, expiry), and backs off with jitter on any other failure.
-   * Events the server dropped with a lost queue cannot be replayed through the events API.
+   * Messages sent while no queue existed are fetched with GET /messages after the last one seen, and a
+   * message is never delivered twice (message ids only grow). Edits, deletions and reactions lost with a
+   * queue cannot be replayed: Zulip's API keeps no history of them for a client to read.
    */
   async *events(options: { narrow?: [string, string][]; signal: AbortSignal }): AsyncGenerator<ZulipEvent> {
     const { narrow, signal } = options;
     let queue: EventQueue | null = null;
+    let lastMessageId = 0;
+    /** Set when a queue was lost after a message was seen: the messages after it are fetched first. */
+    let catchUpAfter: number | null = null;
     let failures = 0;
     while (!signal.aborted) {
       let step: Result<ZulipEvent[]>;
-      if (queue) {
-        step = await this.poll(queue, signal);
-      } else {
+      if (!queue) {
         const registered = await this.register(narrow, signal);
         if (registered.ok) queue = registered.value;
         step = registered.ok ? { ok: true, value: [] } : registered;
+      } else if (catchUpAfter !== null) {
+        const missed = await this.messagesAfter(catchUpAfter, narrow, signal);
+        if (missed.ok && missed.value.foundNewest) catchUpAfter = null;
+        step = missed.ok ? { ok: true, value: missed.value.events } : missed;
+      } else {
+        step = await this.poll(queue, signal);
       }
       if (signal.aborted) return;
       if (step.ok) {
         failures = 0;
-        yield* step.value;
+        for (const event of step.value) {
+          if (event.type === 'message') {
+            if (event.message.id <= lastMessageId) continue;
+            lastMessageId = event.message.id;
+            if (catchUpAfter !== null) catchUpAfter = lastMessageId;
+          }
+          yield event;
+        }
         continue;
       }
       if ((step.failure.detail as { code?: string } | undefined)?.code === BAD_EVENT_QUEUE_ID) {
@@ -231,6 +250,7 @@ export class ZulipClient {
           logText: `Zulip lost event queue ${queue?.queueId}; registering anew`,
         });
         queue = null;
+        if (lastMessageId > 0) catchUpAfter = lastMessageId;
         continue;
       }
       failures += 1;
@@ -242,6 +262,37 @@ export class ZulipClient {
       });
       await sleep(waitMs, signal);
     }
+  }
+
+  /**
+   * GET /messages: up to CATCH_UP_BATCH messages after `messageId`, as message events (their `id` is -1:
+   * they come from no queue), and whether they reach the newest message.
+   */
+  async messagesAfter(
+    messageId: number,
+    narrow?: [string, string][],
+    signal?: AbortSignal,
+  ): Promise<Result<{ events: ZulipEvent[]; foundNewest: boolean }>> {
+    const query = new URLSearchParams({
+      anchor: String(messageId),
+      include_anchor: 'false',
+      num_before: '0',
+      num_after: String(CATCH_UP_BATCH),
+      narrow: JSON.stringify(narrow ?? []),
+      apply_markdown: 'false',
+    });
+    const response = await this.#call<{
+      messages: (ZulipMessage & { flags?: string[] })[];
+      found_newest: boolean;
+    }>('GET', `/messages?${query}`, undefined, signal);
+    if (!response.ok) return response;
+    const events: ZulipEvent[] = response.value.messages.map(({ flags, ...message }) => ({
+      type: 'message',
+      id: -1,
+      message,
+      flags: flags ?? [],
+    }));
+    return { ok: true, value: { events, foundNewest: response.value.found_newest } };
   }
 
   /** POST /messages to a channel (stream) and topic; the new message's id. */

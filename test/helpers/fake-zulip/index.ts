@@ -1,7 +1,7 @@
 /**
  * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples
  * (zerver/openapi/zulip.yaml): POST /register, GET /events (last_event_id acknowledges, a heartbeat
- * when nothing happens), POST/PATCH/DELETE /messages, reactions, POST /user_uploads and the
+ * when nothing happens), POST/PATCH/DELETE /messages, GET /messages after an anchor, reactions, POST /user_uploads and the
  * authenticated download of /user_uploads/…, errors with `code` (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT
  * with Retry-After and the X-RateLimit headers), and a restart that loses every event queue.
  * Tests act as users (say, react) and assert on what the client sent: every request is recorded.
@@ -268,6 +268,8 @@ export class FakeZulip {
     if (request.method === 'POST' && path === '/register') return reply(200, this.#register(form));
     if (request.method === 'GET' && path === '/events')
       return this.#events(url.searchParams, response, reply);
+    if (request.method === 'GET' && path === '/messages')
+      return reply(200, this.#messagesAfter(url.searchParams));
     if (request.method === 'POST' && path === '/messages') {
       const bot = this.#options.bot;
       const type = form.get('type');
@@ -323,6 +325,28 @@ export class FakeZulip {
       return reply(200, { result: 'success', msg: '' });
     }
     return reply(404, { code: 'BAD_REQUEST', msg: 'Not found', result: 'error' });
+  }
+
+  /** GET /messages for an anchor and num_after only (no narrow: tests use none), as the documented example. */
+  #messagesAfter(query: URLSearchParams): Json {
+    const anchor = Number(query.get('anchor'));
+    const includeAnchor = query.get('include_anchor') !== 'false';
+    const after = [...this.#messages.values()]
+      .filter((message) => (message.id as number) > anchor || (includeAnchor && message.id === anchor))
+      .sort((a, b) => (a.id as number) - (b.id as number));
+    const messages = after
+      .slice(0, Number(query.get('num_after') ?? 0))
+      .map((message) => ({ ...message, flags: [] }));
+    return {
+      result: 'success',
+      msg: '',
+      anchor,
+      found_anchor: this.#messages.has(anchor),
+      found_oldest: false,
+      found_newest: messages.length === after.length,
+      history_limited: false,
+      messages,
+    };
   }
 
   #register(form: URLSearchParams): Json {
