@@ -142,7 +142,6 @@ interface Response<T> {
 }
 
 export class ZulipClient {
-  readonly #credentials: ZulipCredentials;
   readonly #authorization: string;
   readonly #origin: string;
   readonly #backoffBaseMs: number;
@@ -153,7 +152,6 @@ export class ZulipClient {
   #quietUntil = 0;
 
   constructor(credentials: ZulipCredentials, options: ZulipClientOptions = {}) {
-    this.#credentials = credentials;
     this.#authorization = `Basic ${Buffer.from(`${credentials.email}:${credentials.apiKey}`).toString('base64')}`;
     this.#origin = new URL(credentials.site).origin;
     this.#backoffBaseMs = options.backoffBaseMs ?? 1000;
@@ -448,10 +446,5 @@ export class ZulipClient {
     if (remaining === '0' && Number.isFinite(reset)) {
       this.#quietUntil = Math.max(this.#quietUntil, reset * 1000);
     }
-  }
-
-  /** The bot's own email, to tell its messages from others'. */
-  get email(): string {
-    return this.#credentials.email;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples
  * (zerver/openapi/zulip.yaml): POST /register, GET /events (last_event_id acknowledges, a heartbeat
- * when nothing happens), POST/PATCH/DELETE /messages, GET /messages after an anchor, reactions, POST /user_uploads and the
- * authenticated download of /user_uploads/…, errors with `code` (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT
- * with Retry-After and the X-RateLimit headers), and a restart that loses every event queue.
+ * when nothing happens), POST/PATCH/DELETE /messages, GET /messages after an anchor, reactions,
+ * POST /user_uploads and the authenticated download of /user_uploads/…, errors with `code`
+ * (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT with Retry-After and the X-RateLimit headers), and a restart that
+ * loses every event queue.
  * Tests act as users (say, react) and assert on what the client sent: every request is recorded.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
