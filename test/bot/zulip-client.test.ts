@@ -112,6 +112,41 @@ test('the bot answers in a topic and in a direct message, then edits, reacts to 
   });
 });
 
+test('edits, reactions and deletions reach the event stream with the message they concern', async () => {
+  await withZulip(async (fake, client) => {
+    const events = listen(client);
+    while (fake.queueCount === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const sent = await client.sendStreamMessage('newcomers', 'build', 'first draft');
+    assert.ok(sent.ok);
+    await client.editMessage(sent.value.id, 'second draft');
+    fake.react(newcomer, sent.value.id, 'thumbs_up');
+    await client.deleteMessage(sent.value.id);
+    await events.until(4);
+    await events.stop();
+    const concerning = events.received.map((event) => [
+      event.type,
+      event.type === 'message' ? event.message.id : 'message_id' in event ? event.message_id : null,
+    ]);
+    assert.deepEqual(concerning, [
+      ['message', sent.value.id],
+      ['update_message', sent.value.id],
+      ['reaction', sent.value.id],
+      ['delete_message', sent.value.id],
+    ]);
+    const edit = events.received[1];
+    assert.equal(edit?.type === 'update_message' && edit.content, 'second draft');
+  });
+});
+
+test('a wrong API key is a failure the operator can read, not a throw', async () => {
+  await withZulip(async (fake) => {
+    const client = new ZulipClient({ email: bot.email, apiKey: 'wrong', site: fake.siteUrl });
+    const sent = await client.sendStreamMessage('newcomers', 'build', 'hello');
+    assert.equal(sent.ok, false);
+    assert.match(!sent.ok ? sent.failure.logText : '', /INVALID_API_KEY/);
+  });
+});
+
 test('a file goes up and comes back with the bot’s credentials; one over the cap is refused', async () => {
   await withZulip(async (fake, client) => {
     const log = Buffer.from('error[E0425]: cannot find value `x` in this scope\n');
