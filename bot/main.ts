@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import { registerQueueDepth } from '../config/metrics.ts';
+import type { Result } from '../config/result.ts';
 import type { Config } from '../config/schema.ts';
 import { type ActivityLog, activityKey, RedisActivityLog } from '../jobs/activity.ts';
 import { ensureRedis } from '../jobs/queue/local-redis.ts';
@@ -28,6 +29,8 @@ import { createKnowledgeService } from '../knowledge/service.ts';
 import { startDiscordBot } from './adapters/discord/bot.ts';
 import { startMatrixBot } from './adapters/matrix/bot.ts';
 import { runTerminalChat } from './adapters/terminal/terminal.ts';
+import { startZulipBot, type ZulipBot } from './adapters/zulip/bot.ts';
+import { readZuliprc } from './adapters/zulip/client.ts';
 import { type DocSection, docSections } from './digest/compose.ts';
 import { type DigestSenders, DigestService } from './digest/service.ts';
 import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from './dispatch/chat-ledger.ts';
@@ -174,7 +177,19 @@ function terminalDispatcher(router: Router, config: Config, services: Services, 
   return dispatcherFor('terminal', parts, config, services, log);
 }
 
-/** The Matrix and Discord connections the config names: how to stop each, and their senders. */
+const zulipConfigured = (config: Config) => config.zulip.site !== '' || config.zulip.zuliprc !== '';
+
+/** The bot on Zulip, with the zuliprc's credentials when one is named, else the settings'. */
+async function startZulip(config: Config, dispatcher: Dispatcher, log: Logger): Promise<Result<ZulipBot>> {
+  const { zuliprc, site, email, apiKey, channels } = config.zulip;
+  const credentials = zuliprc
+    ? await readZuliprc(zuliprc)
+    : { ok: true as const, value: { site, email, apiKey } };
+  if (!credentials.ok) return credentials;
+  return startZulipBot({ credentials: credentials.value, channels, dispatcher, log });
+}
+
+/** The Matrix, Discord and Zulip connections the config names: how to stop each, and their senders. */
 async function connectRooms(
   config: Config,
   router: Router,
@@ -194,10 +209,10 @@ async function connectRooms(
   if (services.redis) ledger = new RedisChatLedger(services.redis);
   else {
     ledger = new MemoryChatLedger();
-    if (config.matrix.homeserverUrl || config.discord.token)
+    if (config.matrix.homeserverUrl || config.discord.token || zulipConfigured(config))
       log.warn('no Redis: a restart forgets which messages were answered, and may answer some again');
   }
-  const roomDispatcher = (platform: 'matrix' | 'discord') =>
+  const roomDispatcher = (platform: 'matrix' | 'discord' | 'zulip') =>
     dispatcherFor(
       platform,
       {
@@ -205,7 +220,9 @@ async function connectRooms(
         ledger,
         userMessagesPerMinute: config.chat.userMessagesPerMinute,
         onReaction: async (messageId, userId, emoji) => {
-          if (digest && emoji.startsWith('✅')) await digest.approved(platform, messageId, userId, senders);
+          // The digest is posted to Matrix and Discord only, so far.
+          if (digest && platform !== 'zulip' && emoji.startsWith('✅'))
+            await digest.approved(platform, messageId, userId, senders);
         },
       },
       config,
@@ -250,6 +267,13 @@ async function connectRooms(
     } catch (error) {
       log.error({ err: error }, 'discord: could not connect (check the token and the intents)');
     }
+  }
+  if (zulipConfigured(config)) {
+    const started = await startZulip(config, roomDispatcher('zulip'), log);
+    if (started.ok) {
+      stops.push(() => started.value.stop());
+      checks.zulip = async () => started.value.isConnected();
+    } else log.error({ err: started.failure.detail }, `zulip: ${started.failure.logText}`);
   }
   if (digest) {
     const scheduled = await digest.schedule(config.digest.schedule, config.digest.timeZone, () => senders);
@@ -298,8 +322,10 @@ async function chat(config: Config, embeddedWorker: boolean): Promise<void> {
 
 async function serve(config: Config, embeddedWorker: boolean): Promise<number> {
   const log = createLogger(config);
-  if (!config.matrix.homeserverUrl && !config.discord.token) {
-    log.error('nothing to serve: configure matrix.homeserverUrl or discord.token (see README, "Running it")');
+  if (!config.matrix.homeserverUrl && !config.discord.token && !zulipConfigured(config)) {
+    log.error(
+      'nothing to serve: configure matrix.homeserverUrl, discord.token or zulip.site (see README, "Running it")',
+    );
     return 2;
   }
   const services = await startServices(config, embeddedWorker, log);

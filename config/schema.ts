@@ -483,6 +483,42 @@ const settings = z.strictObject({
         });
     })
     .prefault({}),
+  zulip: z
+    .strictObject({
+      site: z.string().default('').meta({
+        description:
+          "The organisation's address, e.g. https://rust-for-linux.zulipchat.com. Empty: no Zulip (unless zuliprc names it).",
+      }),
+      email: z.string().default('').meta({ description: "The bot's email address, from its settings page." }),
+      apiKey: z.string().default('').meta({
+        description: "The bot's API key, from its settings page.",
+        secret: true,
+      }),
+      zuliprc: z.string().default('').meta({
+        description:
+          'Instead of site, email and apiKey: the path of the zuliprc file Zulip offers for download on the bot’s settings page.',
+      }),
+      channels: z.array(z.string().min(1)).default([]).meta({
+        description:
+          'Channels (by name) whose topics the bot answers in when asked with a command; it always answers direct messages and @-mentions, in any channel it is subscribed to.',
+      }),
+    })
+    .superRefine((zulip, context) => {
+      if (zulip.site === '' || zulip.zuliprc !== '') return;
+      if (!/^https?:\/\//.test(zulip.site))
+        context.addIssue({
+          code: 'custom',
+          path: ['site'],
+          message: 'needs the full address, like https://example.zulipchat.com',
+        });
+      if (zulip.email === '' || zulip.apiKey === '')
+        context.addIssue({
+          code: 'custom',
+          path: ['apiKey'],
+          message: 'give the bot’s email and API key, or a zuliprc',
+        });
+    })
+    .prefault({}),
 });
 
 /** An approval nobody can see or give would hold every digest back, in silence. */

@@ -6,7 +6,7 @@
 /** Who asked and where the result goes back to; the router fills it from the incoming message. */
 export interface JobOrigin {
   userId: string;
-  platform: 'terminal' | 'matrix' | 'discord';
+  platform: 'terminal' | 'matrix' | 'discord' | 'zulip';
   /** The room or channel, without the thread: per-room limits count here (every message starts a thread). */
   room: string;
   /** Platform-neutral conversation key (room or channel, and thread): where the result goes. */

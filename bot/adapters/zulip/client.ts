@@ -44,6 +44,9 @@ export type ZulipEvent =
       message_ids: number[];
       content?: string;
       rendering_only?: boolean;
+      /** Who edited (absent for edits the server makes itself, such as link previews). */
+      user_id?: number;
+      edit_timestamp?: number;
     }
   | { type: 'delete_message'; id: number; message_id?: number; message_ids?: number[] }
   | {
@@ -78,6 +81,8 @@ export interface ZulipClientOptions {
   rateLimitRetries?: number;
   /** Told of each recovery (a new queue, a backoff), for the operator's log. */
   onRecovery?: (failure: Failure) => void;
+  /** Told each time a queue is registered or polled successfully after none or a failure (for /readyz). */
+  onConnected?: () => void;
 }
 
 /** The server's error codes the client acts on (Zulip's "Error handling" page: check `code`, not `msg`). */
@@ -148,6 +153,7 @@ export class ZulipClient {
   readonly #backoffMaxMs: number;
   readonly #rateLimitRetries: number;
   readonly #onRecovery: (failure: Failure) => void;
+  readonly #onConnected: () => void;
   /** Set from X-RateLimit-Remaining 0 and X-RateLimit-Reset: no request is sent before then. */
   #quietUntil = 0;
 
@@ -158,6 +164,7 @@ export class ZulipClient {
     this.#backoffMaxMs = options.backoffMaxMs ?? 60_000;
     this.#rateLimitRetries = options.rateLimitRetries ?? 3;
     this.#onRecovery = options.onRecovery ?? (() => {});
+    this.#onConnected = options.onConnected ?? (() => {});
   }
 
   /** POST /register: a new event queue for the given event types, optionally narrowed. */
@@ -216,6 +223,7 @@ export class ZulipClient {
     /** Set when a queue was lost after a message was seen: the messages after it are fetched first. */
     let catchUpAfter: number | null = null;
     let failures = 0;
+    let connected = false;
     while (!signal.aborted) {
       let step: Result<ZulipEvent[]>;
       if (!queue) {
@@ -232,6 +240,8 @@ export class ZulipClient {
       if (signal.aborted) return;
       if (step.ok) {
         failures = 0;
+        if (!connected) this.#onConnected();
+        connected = true;
         for (const event of step.value) {
           if (event.type === 'message') {
             if (event.message.id <= lastMessageId) continue;
@@ -243,6 +253,7 @@ export class ZulipClient {
         continue;
       }
       if ((step.failure.detail as { code?: string } | undefined)?.code === BAD_EVENT_QUEUE_ID) {
+        connected = false;
         this.#onRecovery({
           ...step.failure,
           logText: `Zulip lost event queue ${queue?.queueId}; registering anew`,
@@ -252,6 +263,7 @@ export class ZulipClient {
         continue;
       }
       failures += 1;
+      connected = false;
       const ceiling = Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** (failures - 1));
       const waitMs = Math.random() * ceiling;
       this.#onRecovery({
@@ -291,6 +303,13 @@ export class ZulipClient {
       flags: flags ?? [],
     }));
     return { ok: true, value: { events, foundNewest: response.value.found_newest } };
+  }
+
+  /** GET /users/me: the bot's own user id and name (mentions of it, and its own messages, are told by them). */
+  async ownUser(): Promise<Result<{ userId: number; fullName: string }>> {
+    const response = await this.#call<{ user_id: number; full_name: string }>('GET', '/users/me');
+    if (!response.ok) return response;
+    return { ok: true, value: { userId: response.value.user_id, fullName: response.value.full_name } };
   }
 
   /** POST /messages to a channel (stream) and topic; the new message's id. */

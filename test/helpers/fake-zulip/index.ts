@@ -54,6 +54,8 @@ export class FakeZulip {
   #queueCount = 0;
   #messageCount = 100;
   readonly #messages = new Map<number, Json>();
+  /** Channel ids by name, given out as channels are first posted to. */
+  readonly #streamIds = new Map<string, number>();
   readonly #uploads = new Map<string, { data: Buffer; contentType: string }>();
   /** Open long polls, cut by a restart as the real server's going away would. */
   readonly #openPolls = new Set<ServerResponse>();
@@ -114,6 +116,39 @@ export class FakeZulip {
     this.#reaction(user, messageId, emojiName);
   }
 
+  /** A user edits their message's text. */
+  edit(user: FakeZulipUser, messageId: number, content: string): void {
+    this.#edit(user.user_id, messageId, content);
+  }
+
+  /** A message is deleted (by its author or a moderator). */
+  delete(messageId: number): void {
+    this.#delete(messageId);
+  }
+
+  /** A channel's id, by name. */
+  streamId(name: string): number {
+    if (!this.#streamIds.has(name)) this.#streamIds.set(name, this.#streamIds.size + 1);
+    return this.#streamIds.get(name)!;
+  }
+
+  /** Messages posted to a channel's topic, oldest first. */
+  messagesIn(stream: string, topic: string): Json[] {
+    return [...this.#messages.values()].filter(
+      (message) => message.display_recipient === stream && message.subject === topic,
+    );
+  }
+
+  /** The direct messages the bot sent to a user, oldest first. */
+  directMessagesTo(user: FakeZulipUser): Json[] {
+    return [...this.#messages.values()].filter(
+      (message) =>
+        message.type === 'private' &&
+        message.sender_id === this.#options.bot.user_id &&
+        (message.display_recipient as Json[]).some((recipient) => recipient.id === user.user_id),
+    );
+  }
+
   message(id: number): Json | undefined {
     return this.#messages.get(id);
   }
@@ -161,11 +196,47 @@ export class FakeZulip {
       timestamp: Math.floor(Date.now() / 1000),
       topic_links: [],
       type: to.type,
-      ...(to.type === 'stream' ? { stream_id: 1 } : {}),
+      ...(to.type === 'stream' ? { stream_id: this.streamId(to.stream) } : {}),
     };
     this.#messages.set(id, message);
     this.#publish({ type: 'message', message, flags: [] });
     return id;
+  }
+
+  /** `to` names a channel or, as Zulip also takes, gives its id. */
+  #streamName(to: string): string {
+    for (const [name, id] of this.#streamIds) if (String(id) === to) return name;
+    return to;
+  }
+
+  #edit(userId: number, messageId: number, content: string) {
+    const message = this.#messages.get(messageId);
+    if (!message) return;
+    message.content = content;
+    this.#publish({
+      type: 'update_message',
+      user_id: userId,
+      edit_timestamp: Math.floor(Date.now() / 1000),
+      message_id: messageId,
+      message_ids: [messageId],
+      flags: [],
+      rendering_only: false,
+      content,
+      rendered_content: `<p>${content}</p>`,
+      is_me_message: false,
+    });
+  }
+
+  #delete(messageId: number) {
+    const message = this.#messages.get(messageId);
+    if (!message) return;
+    this.#messages.delete(messageId);
+    this.#publish({
+      type: 'delete_message',
+      message_id: messageId,
+      message_type: message.type,
+      ...(message.type === 'stream' ? { stream_id: message.stream_id, topic: message.subject } : {}),
+    });
   }
 
   #reaction(user: FakeZulipUser, messageId: number, emojiName: string) {
@@ -266,6 +337,10 @@ export class FakeZulip {
     record.form = form;
     const messageRoute = path.split('/'); // ['', 'messages', id, 'reactions']
     const messageId = Number(messageRoute[2]);
+    if (request.method === 'GET' && path === '/users/me') {
+      const { user_id, email, full_name } = this.#options.bot;
+      return reply(200, { result: 'success', msg: '', user_id, email, full_name, is_bot: true });
+    }
     if (request.method === 'POST' && path === '/register') return reply(200, this.#register(form));
     if (request.method === 'GET' && path === '/events')
       return this.#events(url.searchParams, response, reply);
@@ -277,7 +352,7 @@ export class FakeZulip {
       if (type === 'stream' || type === 'channel') {
         const id = this.#postMessage(bot, form.get('content') ?? '', {
           type: 'stream',
-          stream: form.get('to') ?? '',
+          stream: this.#streamName(form.get('to') ?? ''),
           topic: form.get('topic') ?? '',
         });
         return reply(200, { id, msg: '', result: 'success', automatic_new_visibility_policy: 2 });
@@ -294,31 +369,12 @@ export class FakeZulip {
     if (messageRoute[1] !== 'messages' || !this.#messages.has(messageId)) {
       return reply(400, { code: 'BAD_REQUEST', msg: 'Invalid message(s)', result: 'error' });
     }
-    const message = this.#messages.get(messageId)!;
     if (request.method === 'PATCH' && messageRoute.length === 3) {
-      message.content = form.get('content');
-      this.#publish({
-        type: 'update_message',
-        user_id: this.#options.bot.user_id,
-        edit_timestamp: Math.floor(Date.now() / 1000),
-        message_id: messageId,
-        message_ids: [messageId],
-        flags: [],
-        rendering_only: false,
-        content: message.content,
-        rendered_content: `<p>${message.content}</p>`,
-        is_me_message: false,
-      });
+      this.#edit(this.#options.bot.user_id, messageId, form.get('content') ?? '');
       return reply(200, { result: 'success', msg: '', detached_uploads: [] });
     }
     if (request.method === 'DELETE' && messageRoute.length === 3) {
-      this.#messages.delete(messageId);
-      this.#publish({
-        type: 'delete_message',
-        message_id: messageId,
-        message_type: message.type,
-        ...(message.type === 'stream' ? { stream_id: message.stream_id, topic: message.subject } : {}),
-      });
+      this.#delete(messageId);
       return reply(200, { result: 'success', msg: '' });
     }
     if (request.method === 'POST' && messageRoute[3] === 'reactions') {

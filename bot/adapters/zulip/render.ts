@@ -1,0 +1,112 @@
+/**
+ * Zulip rendering of a RichMessage: Zulip Markdown where our inline code spans, the code block and the
+ * sources' links are the only formatting. Lead and details are plain text (they quote users): every
+ * character Zulip would read as Markdown is escaped, so a quoted `@**name**` notifies nobody, `**x**` is
+ * not bold and a `[link](…)` is not a link; bare links stay whole, for Zulip to link. A reply longer than
+ * Zulip's 10,000 characters keeps its start (the code cut) and hands the whole text over as a file.
+ */
+
+import { kernelSeries } from '../../../jobs/kernel/version.ts';
+import type { Citation } from '../../../knowledge/answer-types.ts';
+import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
+import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
+
+/** Zulip's limit on a message's content (the server's MAX_MESSAGE_LENGTH). */
+export const ZULIP_MESSAGE_LIMIT = 10_000;
+/** Room kept for the line that links the attached file. */
+const FILE_LINK_RESERVE = 600;
+
+export interface ZulipRendering {
+  content: string;
+  /** A file to upload and link after the content: the message's own, or the whole text that did not fit. */
+  file: { name: string; text: string } | null;
+}
+
+/**
+ * Backslash escapes for Markdown's punctuation (mentions `@**…**`, emphasis, links, code, HTML and
+ * `<time:…>`); `$` (math) and `~` (strikethrough) have no escape in Zulip, so a zero-width space parts them.
+ */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]()<>|]/g, '\\$&').replace(/[$~]/g, '$&\u200b');
+}
+
+/** A line starting a heading, quote, list or `/me`, as text. */
+function escapeLineStart(line: string): string {
+  return line
+    .replace(/^([ \t]*)([#>+-])/, '$1\\$2')
+    .replace(/^([ \t]*\d+)\./, '$1\\.')
+    .replace(/^\/me\b/, '\\/me');
+}
+
+/** Plain text with its bare links kept whole (Zulip links them); sentence punctuation after one stays text. */
+function escapeText(text: string): string {
+  return text
+    .split(/(https?:\/\/[^\s<>`*()[\]]+)/)
+    .map((part, index) => {
+      if (index % 2 === 0) return escapeMarkdown(part);
+      let end = part.length;
+      while (end > 0 && '.,:;!?\'"'.includes(part[end - 1]!)) end -= 1;
+      return part.slice(0, end) + escapeMarkdown(part.slice(end));
+    })
+    .join('');
+}
+
+function renderLine(line: string): string {
+  const parts = inlineParts(line).map((part) =>
+    part.kind === 'code' ? `\`${part.text}\`` : escapeText(part.text),
+  );
+  return escapeLineStart(parts.join(''));
+}
+
+const renderText = (text: string) => text.split('\n').map(renderLine).join('\n');
+
+function formatSource(source: Citation, number: number): string {
+  const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
+  return `[${number}] [${escapeMarkdown(source.title + version)}](${source.url.replace(/[()\s]/g, encodeURIComponent)})`;
+}
+
+function sourcesLine(sources: Citation[]): string | null {
+  if (sources.length === 0) return null;
+  return `Sources: ${sources.map((source, index) => formatSource(source, index + 1)).join(' · ')}`;
+}
+
+function renderMarkdown(message: RichMessage): string {
+  const blocks = [renderText(message.lead)];
+  if (message.code) blocks.push(renderCodeBlock(message.code, 'fenced'));
+  if (message.details.length > 0) blocks.push(renderText(message.details.join('\n')));
+  const sources = sourcesLine(message.sources);
+  if (sources) blocks.push(sources);
+  return blocks.filter((block) => block.length > 0).join('\n');
+}
+
+/** The first lines of `text` that fit in `maxChars`. */
+function firstLines(text: string, maxChars: number): string {
+  const lines: string[] = [];
+  let length = 0;
+  for (const line of text.split('\n')) {
+    if (length + line.length + 1 > maxChars) break;
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return lines.join('\n');
+}
+
+export function renderZulip(message: RichMessage, maxChars = ZULIP_MESSAGE_LIMIT): ZulipRendering {
+  const whole = renderMarkdown(message);
+  if (whole.length <= maxChars - (message.file ? FILE_LINK_RESERVE : 0))
+    return { content: whole, file: message.file ?? null };
+  const file = message.code
+    ? {
+        name: message.code.language === 'rust' ? 'module.rs' : 'output.txt',
+        text: `${withoutTrailingNewlines(message.code.text)}\n`,
+      }
+    : { name: 'reply.md', text: whole };
+  const budget = maxChars - FILE_LINK_RESERVE;
+  // The code is cut first: its whole text is in the file; the words around it stay.
+  const withoutCode = renderMarkdown({ ...message, code: undefined });
+  const codeBudget = budget - withoutCode.length - 20;
+  const code = message.code &&
+    codeBudget > 200 && { ...message.code, text: firstLines(message.code.text, codeBudget) };
+  const shortened = code ? renderMarkdown({ ...message, code }) : firstLines(withoutCode, budget);
+  return { content: firstLines(shortened, budget), file };
+}

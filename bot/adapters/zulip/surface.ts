@@ -1,0 +1,101 @@
+/**
+ * What the bot does on Zulip, for the dispatcher and outside a reply: send a reply to the same channel
+ * topic or direct message (rendered as one message within Zulip's limit, a file uploaded and linked when
+ * the reply has one or does not fit), edit it, delete it, react to a message, and download an upload
+ * under a size cap. Every failure of the API is thrown as an Error, as the capabilities expect.
+ * Zulip has no idempotency key: a send that is retried after a restart may be posted twice (see README).
+ */
+import type { Logger } from '../../../config/logger.ts';
+import type { Result } from '../../../config/result.ts';
+import type {
+  AttachmentFetcher,
+  MessageEditor,
+  MessageRef,
+  MessageRemover,
+  MessageSender,
+  ReactionSender,
+} from '../../chat/capabilities.ts';
+import type { ConversationRef } from '../../chat/message.ts';
+import type { RichMessage } from '../../chat/rich-message.ts';
+import type { DispatchSurface } from '../../dispatch/dispatcher.ts';
+import type { ZulipClient } from './client.ts';
+import { directRecipients } from './intake.ts';
+import { renderZulip } from './render.ts';
+
+export type ZulipChat = MessageSender & MessageEditor & MessageRemover & ReactionSender & AttachmentFetcher;
+
+/** Zulip's names of the emoji the bot reads and sends (reactions name them, not their code points). */
+const EMOJI_NAMES: [emoji: string, names: string[]][] = [
+  ['👍', ['+1', 'thumbs_up', 'like']],
+  ['👎', ['-1', 'thumbs_down']],
+  ['✅', ['check', 'white_check_mark']],
+  ['👀', ['eyes']],
+  ['⏳', ['hourglass', 'time_ticking']],
+];
+
+/** The Unicode emoji a reaction's name stands for; the name itself when it is none of ours. */
+export function emojiOfName(name: string): string {
+  return EMOJI_NAMES.find(([, names]) => names.includes(name))?.[0] ?? name;
+}
+
+function emojiName(emoji: string): string {
+  return EMOJI_NAMES.find(([known]) => emoji.startsWith(known))?.[1][0] ?? emoji;
+}
+
+function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(result.failure.logText, { cause: result.failure.detail });
+  return result.value;
+}
+
+export function createZulipSurface(client: ZulipClient): ZulipChat {
+  /** The rendered reply, with its file and picture uploaded and linked after it. */
+  async function contentOf(message: RichMessage): Promise<string> {
+    const { content, file } = renderZulip(message);
+    const links: string[] = [];
+    if (file) {
+      const uploaded = unwrap(await client.uploadFile(file.name, Buffer.from(file.text), 'text/plain'));
+      links.push(`[${file.name}](${uploaded.url})`);
+    }
+    if (message.image) {
+      const uploaded = unwrap(await client.uploadFile(message.image.name, message.image.png, 'image/png'));
+      links.push(`[${message.image.name}](${uploaded.url})`);
+    }
+    return [content, ...links].join('\n');
+  }
+
+  async function post(to: ConversationRef, content: string): Promise<number> {
+    const recipients = directRecipients(to);
+    const sent = recipients
+      ? await client.sendDirectMessage(recipients, content)
+      : await client.sendStreamMessage(to.roomId, to.threadId ?? '', content);
+    return unwrap(sent).id;
+  }
+
+  return {
+    async send(to, message): Promise<MessageRef> {
+      const messageId = await post(to, await contentOf(message));
+      return { conversation: to, messageId: String(messageId) };
+    },
+    async edit(ref, message) {
+      unwrap(await client.editMessage(Number(ref.messageId), await contentOf(message)));
+    },
+    async remove(ref) {
+      unwrap(await client.deleteMessage(Number(ref.messageId)));
+    },
+    async react(to, reaction) {
+      unwrap(await client.addReaction(Number(to.messageId), emojiName(reaction)));
+    },
+    fetch: (attachment, { maxBytes }) => client.downloadUpload(attachment.id, maxBytes),
+  };
+}
+
+/** The surface the dispatcher answers through; later replies' failures are logged. */
+export function zulipDispatchSurface(chat: ZulipChat, log: Logger): DispatchSurface {
+  return {
+    platform: 'zulip',
+    sender: chat,
+    attachments: chat,
+    remover: chat,
+    track: (work) => void work.catch((error: unknown) => log.error({ err: error }, 'a later reply failed')),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The bot on Zulip against the loopback fake Zulip, as newcomers see it: a question in a channel's topic
+ * is answered in that topic, a direct message in a direct message; editing the question edits the answer,
+ * deleting it removes the answer, a 👎 on an answer is recorded, and text quoted from a user shows as
+ * typed (no mention notifies, no formatting applies).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startZulipBot, type ZulipBot } from '../../bot/adapters/zulip/bot.ts';
+import { renderZulip } from '../../bot/adapters/zulip/render.ts';
+import { textMessage } from '../../bot/chat/rich-message.ts';
+import { type ChatLedger, MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
+import { fixtureChat, fixtureKnowledge, log } from '../helpers/chat-fixture.ts';
+import { eventually } from '../helpers/fake-discord/bot.ts';
+import { FakeZulip } from '../helpers/fake-zulip/index.ts';
+
+const botUser = { user_id: 5, email: 'onboard-bot@zulip.test', full_name: 'Onboard', apiKey: 'k3y' };
+const alice = { user_id: 9, email: 'alice@zulip.test', full_name: 'Alice' };
+const rust = { stream: 'rust-for-linux', topic: 'bindgen' };
+
+let fake: FakeZulip;
+let bot: ZulipBot;
+let ledger: ChatLedger;
+
+before(async () => {
+  fake = await new FakeZulip({ bot: botUser, heartbeatMs: 5000 }).start();
+  ledger = new MemoryChatLedger();
+  const { dispatcher } = fixtureChat(await fixtureKnowledge('zulip-bot'), 'zulip', { ledger });
+  const started = await startZulipBot({
+    credentials: { site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey },
+    channels: [rust.stream],
+    dispatcher,
+    log,
+    clientOptions: { backoffBaseMs: 20, backoffMaxMs: 100 },
+  });
+  assert.ok(started.ok);
+  bot = started.value;
+  await eventually(async () => bot.isConnected() || undefined);
+});
+
+after(async () => {
+  await bot.stop();
+  await fake.stop();
+});
+
+const botMessages = (messages: Record<string, unknown>[]) =>
+  messages.filter((message) => message.sender_id === botUser.user_id);
+
+async function answerIn(where: { stream: string; topic: string }, count = 1) {
+  return eventually(async () => {
+    const found = botMessages(fake.messagesIn(where.stream, where.topic));
+    return found.length >= count ? found : undefined;
+  });
+}
+
+test('a question in a channel topic is answered in the same topic, and a 👎 on the answer is recorded', async () => {
+  fake.say(alice, '!ask which bindgen does 6.1 need?', rust);
+  const [answer] = await answerIn(rust);
+  assert.match(String(answer!.content), /0\.56\.0/);
+
+  await eventually(() => ledger.answer(`zulip:${answer!.id}`).then((found) => found ?? undefined));
+  fake.react(alice, Number(answer!.id), 'thumbs_down');
+  const ratings = await eventually(async () => {
+    const found = await ledger.ratings(`zulip:${answer!.id}`);
+    return Object.keys(found).length > 0 ? found : undefined;
+  });
+  assert.deepEqual(ratings, { [String(alice.user_id)]: 'down' });
+});
+
+test('a mention of the bot in a channel it does not listen in is answered; other chatter is not', async () => {
+  const elsewhere = { stream: 'general', topic: 'hello' };
+  fake.say(alice, 'nice weather today', elsewhere);
+  fake.say(alice, '@**Onboard** which bindgen does 6.1 need?', elsewhere);
+  const [answer] = await answerIn(elsewhere);
+  assert.match(String(answer!.content), /0\.56\.0/);
+  assert.equal(botMessages(fake.messagesIn(elsewhere.stream, elsewhere.topic)).length, 1);
+});
+
+test('a direct message gets its answer as a direct message', async () => {
+  fake.say(alice, 'which bindgen does 6.1 need?', null);
+  const [answer] = await eventually(async () => {
+    const found = fake.directMessagesTo(alice);
+    return found.length > 0 ? found : undefined;
+  });
+  assert.match(String(answer!.content), /0\.56\.0/);
+  assert.equal(answer!.type, 'private');
+});
+
+test('an edited question is asked again and its answer edited; a deleted question takes its answer along', async () => {
+  const topic = { stream: rust.stream, topic: 'toolchain' };
+  const question = fake.say(alice, '!ask which bindgen does 6.1 need?', topic);
+  const [answer] = await answerIn(topic);
+  assert.match(String(answer!.content), /0\.56\.0/);
+
+  fake.edit(alice, question, '!ask which rustc does 6.1 need?');
+  await eventually(async () =>
+    /1\.62\.0/.test(String(fake.message(Number(answer!.id))?.content)) ? true : undefined,
+  );
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 1, 'edited, not sent again');
+
+  fake.delete(question);
+  await eventually(async () => (fake.message(Number(answer!.id)) ? undefined : true));
+});
+
+test('user text is shown as typed: no mention notifies, no Markdown formats, inline code stays code', () => {
+  const { content } = renderZulip(
+    textMessage('You wrote @**all** and **bold** [x](http://evil) $$x$$ ~~gone~~ <time:1> in `@**code**`', [
+      '# not a heading',
+    ]),
+  );
+  assert.ok(!content.split('`')[0]!.includes('@**'), 'no mention outside the code span');
+  assert.match(content, /@\\\*\\\*all\\\*\\\*/);
+  assert.match(content, /\\\[x\\\]\\\(http:\/\/evil\\\)/);
+  assert.ok(!content.includes('$$') && !content.includes('~~') && content.includes('\\<time:1\\>'));
+  assert.match(content, /`@\*\*code\*\*`/, 'our inline code spans stay code');
+  assert.match(content, /^\\# not a heading$/m);
+});
+
+test('a reply longer than Zulip allows keeps its start and hands the whole text over as a file', () => {
+  const long = 'line of build output\n'.repeat(2000);
+  const rendering = renderZulip({
+    lead: 'The log:',
+    code: { language: 'text', text: long },
+    details: [],
+    sources: [],
+  });
+  assert.ok(rendering.content.length <= 10_000);
+  assert.match(rendering.content, /^The log:\n```text\nline of build output/);
+  assert.match(rendering.content, /```$/);
+  assert.equal(rendering.file?.text, long);
+});
