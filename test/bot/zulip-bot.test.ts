@@ -111,7 +111,7 @@ test('user text is shown as typed: no mention notifies, no Markdown formats, inl
   assert.ok(!content.split('`')[0]!.includes('@**'), 'no mention outside the code span');
   assert.match(content, /@\\\*\\\*all\\\*\\\*/);
   assert.match(content, /\\\[x\\\]\\\(http:\/\/evil\\\)/);
-  assert.ok(!content.includes('$$') && !content.includes('~~') && content.includes('\\<time:1\\>'));
+  assert.ok(!content.includes('$$') && !content.includes('~~') && content.includes('<\u200btime:1\\>'));
   assert.match(content, /`@\*\*code\*\*`/, 'our inline code spans stay code');
   assert.match(content, /^\\# not a heading$/m);
 });

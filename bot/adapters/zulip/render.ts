@@ -23,19 +23,20 @@ export interface ZulipRendering {
 }
 
 /**
- * Backslash escapes for Markdown's punctuation (mentions `@**…**`, emphasis, links, code, HTML and
- * `<time:…>`); `$` (math) and `~` (strikethrough) have no escape in Zulip, so a zero-width space parts them.
+ * Backslash escapes for the punctuation Zulip's Markdown lets escape (mentions `@**…**`, emphasis, links,
+ * code, quotes, table cells); `$` (math), `~` (strikethrough) and `<` (`<time:…>`) have no escape, so a
+ * zero-width space parts them from what follows.
  */
 function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]()<>|]/g, '\\$&').replace(/[$~]/g, '$&\u200b');
+  return text.replace(/[\\`*_[\]()>|]/g, '\\$&').replace(/[$~<]/g, '$&\u200b');
 }
 
-/** A line starting a heading, quote, list or `/me`, as text. */
+/** A line starting a heading, quote or list, as text; a message starting `/me` as text too (no escape for `/`). */
 function escapeLineStart(line: string): string {
   return line
     .replace(/^([ \t]*)([#>+-])/, '$1\\$2')
     .replace(/^([ \t]*\d+)\./, '$1\\.')
-    .replace(/^\/me\b/, '\\/me');
+    .replace(/^\/me\b/, '\u200b/me');
 }
 
 /** Plain text with its bare links kept whole (Zulip links them); sentence punctuation after one stays text. */
