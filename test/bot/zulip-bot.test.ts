@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startZulipBot, type ZulipBot } from '../../bot/adapters/zulip/bot.ts';
+import { ZulipClient } from '../../bot/adapters/zulip/client.ts';
 import { renderZulip } from '../../bot/adapters/zulip/render.ts';
+import { createZulipSurface } from '../../bot/adapters/zulip/surface.ts';
 import { textMessage } from '../../bot/chat/rich-message.ts';
 import { type ChatLedger, MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
 import { fixtureChat, fixtureKnowledge, log } from '../helpers/chat-fixture.ts';
@@ -100,6 +102,34 @@ test('an edited question is asked again and its answer edited; a deleted questio
 
   fake.delete(question);
   await eventually(async () => (fake.message(Number(answer!.id)) ? undefined : true));
+});
+
+test('a job result sent again after a restart is not posted twice in the topic', async () => {
+  const topic = { stream: rust.stream, topic: 'job results' };
+  fake.say(alice, 'the build is running', topic);
+  const to = { roomId: String(fake.streamId(topic.stream)), threadId: topic.topic };
+  const surfaceOfNewProcess = () =>
+    createZulipSurface({
+      client: new ZulipClient({ site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey }),
+      self: { userId: botUser.user_id, fullName: botUser.full_name },
+      email: botUser.email,
+    });
+  const result = textMessage('Build `hello` passed.');
+  const first = await surfaceOfNewProcess().send(to, result, { idempotencyKey: '101/job-7' });
+  // The process died before recording the send; the next one sends the same result again.
+  const again = await surfaceOfNewProcess().send(to, result, { idempotencyKey: '101/job-7' });
+  assert.equal(again.messageId, first.messageId);
+  const other = await surfaceOfNewProcess().send(to, result, { idempotencyKey: '102/job-7' });
+  assert.notEqual(
+    other.messageId,
+    first.messageId,
+    'the same result for another question is its own message',
+  );
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 2);
+  assert.match(
+    String(fake.message(Number(first.messageId))?.content),
+    /^Build `hello` passed\.\n[\u200b-\u200d\u2060]{32}$/,
+  );
 });
 
 test('user text is shown as typed: no mention notifies, no Markdown formats, inline code stays code', () => {

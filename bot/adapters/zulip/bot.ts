@@ -59,7 +59,7 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
   if (!me.ok) return me;
   const self: ZulipSelf = me.value;
   const intake = { self, channels: new Set(options.channels) };
-  const chat = createZulipSurface(client);
+  const chat = createZulipSurface({ client, self, email: options.credentials.email });
   const dispatchSurface = zulipDispatchSurface(chat, log);
   const recent = new Map<number, { message: ZulipMessage; flags: string[] }>();
 

@@ -312,6 +312,19 @@ export class ZulipClient {
     return { ok: true, value: { userId: response.value.user_id, fullName: response.value.full_name } };
   }
 
+  /** GET /messages: the newest `count` messages matching `narrow`, oldest first. */
+  async newestMessages(narrow: [string, string][], count: number): Promise<Result<ZulipMessage[]>> {
+    const query = new URLSearchParams({
+      anchor: 'newest',
+      num_before: String(count),
+      num_after: '0',
+      narrow: JSON.stringify(narrow),
+      apply_markdown: 'false',
+    });
+    const response = await this.#call<{ messages: ZulipMessage[] }>('GET', `/messages?${query}`);
+    return response.ok ? { ok: true, value: response.value.messages } : response;
+  }
+
   /** POST /messages to a channel (stream) and topic; the new message's id. */
   sendStreamMessage(channel: string, topic: string, content: string): Promise<Result<{ id: number }>> {
     return this.#call('POST', '/messages', { type: 'stream', to: channel, topic, content });

@@ -3,8 +3,10 @@
  * topic or direct message (rendered as one message within Zulip's limit, a file uploaded and linked when
  * the reply has one or does not fit), edit it, delete it, react to a message, and download an upload
  * under a size cap. Every failure of the API is thrown as an Error, as the capabilities expect.
- * Zulip has no idempotency key: a send that is retried after a restart may be posted twice (see README).
+ * Zulip has no idempotency key: a keyed send (a job's result) carries an invisible marker made from its
+ * key, and a retry after a restart looks for it among the bot's newest messages before posting again.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
 import type {
@@ -14,12 +16,13 @@ import type {
   MessageRemover,
   MessageSender,
   ReactionSender,
+  SendOptions,
 } from '../../chat/capabilities.ts';
 import type { ConversationRef } from '../../chat/message.ts';
 import type { RichMessage } from '../../chat/rich-message.ts';
 import type { DispatchSurface } from '../../dispatch/dispatcher.ts';
-import type { ZulipClient } from './client.ts';
-import { directRecipients } from './intake.ts';
+import type { ZulipClient, ZulipMessage } from './client.ts';
+import { conversationOf, directRecipients, type ZulipSelf } from './intake.ts';
 import { renderZulip } from './render.ts';
 
 export type ZulipChat = MessageSender & MessageEditor & MessageRemover & ReactionSender & AttachmentFetcher;
@@ -47,7 +50,44 @@ function unwrap<T>(result: Result<T>): T {
   return result.value;
 }
 
-export function createZulipSurface(client: ZulipClient): ZulipChat {
+/** How many of the bot's newest messages a keyed send looks through for one it sent before a restart. */
+const LOOKBACK_MESSAGES = 100;
+/** Four zero-width characters: two bits each, so a marker is invisible (on a line of its own after the reply). */
+const MARKER_ALPHABET = ['\u200b', '\u200c', '\u200d', '\u2060'];
+
+/**
+ * An idempotency key as an invisible marker at the end of the message: 64 bits of its hash as 32
+ * zero-width characters. Zulip has no idempotency key, so a retried send finds its message by this.
+ */
+export function idempotencyMarker(key: string): string {
+  const digest = createHash('sha256').update(key).digest().subarray(0, 8);
+  return [...digest]
+    .flatMap((byte) => [6, 4, 2, 0].map((shift) => MARKER_ALPHABET[(byte >> shift) & 3]))
+    .join('');
+}
+
+export interface ZulipSurfaceOptions {
+  client: ZulipClient;
+  self: ZulipSelf;
+  /** The bot's email: a narrow to its own messages. */
+  email: string;
+}
+
+export function createZulipSurface(options: ZulipSurfaceOptions): ZulipChat {
+  const { client, self, email } = options;
+
+  /** The bot's message carrying `marker` among its newest ones in the conversation, if any. */
+  async function alreadySent(to: ConversationRef, marker: string): Promise<number | null> {
+    const newest = unwrap(await client.newestMessages([['sender', email]], LOOKBACK_MESSAGES));
+    const sameConversation = (message: ZulipMessage) => {
+      const conversation = conversationOf(message, self);
+      return conversation.roomId === to.roomId && conversation.threadId === to.threadId;
+    };
+    return (
+      newest.find((message) => sameConversation(message) && message.content.endsWith(marker))?.id ?? null
+    );
+  }
+
   /** The rendered reply, with its file and picture uploaded and linked after it. */
   async function contentOf(message: RichMessage): Promise<string> {
     const { content, file } = renderZulip(message);
@@ -72,8 +112,11 @@ export function createZulipSurface(client: ZulipClient): ZulipChat {
   }
 
   return {
-    async send(to, message): Promise<MessageRef> {
-      const messageId = await post(to, await contentOf(message));
+    async send(to, message, sendOptions: SendOptions = {}): Promise<MessageRef> {
+      const key = sendOptions.idempotencyKey;
+      const marker = key ? idempotencyMarker(key) : '';
+      const earlier = key ? await alreadySent(to, marker) : null;
+      const messageId = earlier ?? (await post(to, `${await contentOf(message)}${marker && `\n${marker}`}`));
       return { conversation: to, messageId: String(messageId) };
     },
     async edit(ref, message) {

@@ -384,8 +384,21 @@ export class FakeZulip {
     return reply(404, { code: 'BAD_REQUEST', msg: 'Not found', result: 'error' });
   }
 
-  /** GET /messages for an anchor and num_after only (no narrow: tests use none), as the documented example. */
+  /**
+   * GET /messages after an anchor (num_after), or the newest (anchor "newest", num_before), as the
+   * documented example; of narrows only `sender` (an email) is applied.
+   */
   #messagesAfter(query: URLSearchParams): Json {
+    const narrow: [string, string][] = JSON.parse(query.get('narrow') ?? '[]');
+    const sender = narrow.find(([operator]) => operator === 'sender')?.[1];
+    if (query.get('anchor') === 'newest') {
+      const newest = [...this.#messages.values()]
+        .filter((message) => sender === undefined || message.sender_email === sender)
+        .sort((a, b) => (a.id as number) - (b.id as number))
+        .slice(-Number(query.get('num_before') ?? 0));
+      const messages = newest.map((message) => ({ ...message, flags: [] }));
+      return { result: 'success', msg: '', found_newest: true, found_oldest: false, messages };
+    }
     const anchor = Number(query.get('anchor'));
     const includeAnchor = query.get('include_anchor') !== 'false';
     const after = [...this.#messages.values()]
