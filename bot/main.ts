@@ -1,10 +1,10 @@
 /**
  * Process entry point.
  * - `node bot/main.ts chat [--no-worker]` (what `npm start` runs): the bot as a chat in this terminal,
- *   plus the Matrix and Discord connections the config names. The chat opens at once; questions typed
- *   while the index loads are answered when it is ready.
- * - `node bot/main.ts serve [--no-worker]`: only the configured rooms (Matrix, Discord), logging JSON,
- *   until SIGTERM or SIGINT.
+ *   plus the Matrix, Discord and Zulip connections the config names. The chat opens at once; questions
+ *   typed while the index loads are answered when it is ready.
+ * - `node bot/main.ts serve [--no-worker]`: only the configured rooms (Matrix, Discord, Zulip), logging
+ *   JSON, until SIGTERM or SIGINT.
  * Both use a local Redis when none answers, the knowledge base built from whatever kernel tree they find
  * or provision, and the build queue with a job worker in the same process (--no-worker leaves the jobs
  * to `npm run worker` processes).
