@@ -41,6 +41,25 @@ export function inlineParts(line: string): InlinePart[] {
     .filter((part) => part.text !== '');
 }
 
+/** How a Markdown platform shows plain text: the escaping of a piece of text, and of a line's start. */
+export interface MarkdownEscapes {
+  text(plain: string): string;
+  lineStart(line: string): string;
+}
+
+/** Lead or detail text as Markdown: our inline code spans as they are, everything else escaped. */
+export function markdownText(text: string, escapes: MarkdownEscapes): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const parts = inlineParts(line).map((part) =>
+        part.kind === 'code' ? `\`${part.text}\`` : escapes.text(part.text),
+      );
+      return escapes.lineStart(parts.join(''));
+    })
+    .join('\n');
+}
+
 export function textMessage(lead: string, details: string[] = []): RichMessage {
   return { lead, details, sources: [] };
 }

@@ -9,7 +9,7 @@
 import { kernelSeries } from '../../../jobs/kernel/version.ts';
 import type { Citation } from '../../../knowledge/answer-types.ts';
 import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
-import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
+import { type MarkdownEscapes, markdownText, type RichMessage } from '../../chat/rich-message.ts';
 
 /** Discord's limit on a message's content. */
 export const DISCORD_MESSAGE_LIMIT = 2000;
@@ -71,15 +71,8 @@ function escapeText(text: string): string {
     .join('');
 }
 
-/** A lead or detail line: our inline code spans as they are, everything else escaped. */
-function renderLine(line: string): string {
-  const parts = inlineParts(line).map((part) =>
-    part.kind === 'code' ? `\`${part.text}\`` : escapeText(part.text),
-  );
-  return escapeLineStart(parts.join(''));
-}
-
-const renderText = (text: string) => text.split('\n').map(renderLine).join('\n');
+const ESCAPES: MarkdownEscapes = { text: escapeText, lineStart: escapeLineStart };
+const renderText = (text: string) => markdownText(text, ESCAPES);
 
 /** `[1] [Title (6.1)](<url>)`: the angle brackets keep Discord from unfurling every source. */
 function formatSource(source: Citation, number: number): string {

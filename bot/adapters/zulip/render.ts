@@ -9,7 +9,7 @@
 import { kernelSeries } from '../../../jobs/kernel/version.ts';
 import type { Citation } from '../../../knowledge/answer-types.ts';
 import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
-import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
+import { type MarkdownEscapes, markdownText, type RichMessage } from '../../chat/rich-message.ts';
 
 /** Zulip's limit on a message's content (the server's MAX_MESSAGE_LENGTH). */
 export const ZULIP_MESSAGE_LIMIT = 10_000;
@@ -52,14 +52,8 @@ function escapeText(text: string): string {
     .join('');
 }
 
-function renderLine(line: string): string {
-  const parts = inlineParts(line).map((part) =>
-    part.kind === 'code' ? `\`${part.text}\`` : escapeText(part.text),
-  );
-  return escapeLineStart(parts.join(''));
-}
-
-const renderText = (text: string) => text.split('\n').map(renderLine).join('\n');
+const ESCAPES: MarkdownEscapes = { text: escapeText, lineStart: escapeLineStart };
+const renderText = (text: string) => markdownText(text, ESCAPES);
 
 function formatSource(source: Citation, number: number): string {
   const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
