@@ -5,32 +5,14 @@
  * FAQ, like the bot's own index.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createLogger } from '../../config/logger.ts';
 import { ABSTAIN_LEAD } from '../../knowledge/compose.ts';
-import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
-import { createKnowledgeService } from '../../knowledge/service.ts';
-import { FIXTURE_CORPUS, REPO } from '../helpers/paths.ts';
+import { fixtureKnowledge } from '../helpers/fixture-knowledge.ts';
+import { REPO } from '../helpers/paths.ts';
 
-const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
-const kb = await loadKnowledgeBase(
-  {
-    corpora: [FIXTURE_CORPUS],
-    kernelTrees: [],
-    markdownTrees: [],
-    faqDir: join(REPO, 'knowledge/faq'),
-    wholeDocumentation: false,
-  },
-  { cacheDir: mkdtempSync(join(tmpdir(), 'rfl-abstention-')), name: 'abstention', log },
-);
-const service = createKnowledgeService(kb, {
-  knowledge: { minConfidence: 0.1, maxSources: 3 },
-  llm: null,
-  log,
-});
+const { service } = await fixtureKnowledge('abstention');
 
 /** Made-up kernel topics: the tuning set (the held-out one is only scored by `npm run eval`). */
 const madeUp = readFileSync(join(REPO, 'test/fixtures/eval/made-up-tuning.jsonl'), 'utf8')

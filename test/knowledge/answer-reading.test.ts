@@ -3,36 +3,15 @@
  * not ask for. Through the knowledge service over the fixture corpus and the FAQ, like the bot's index.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { createLogger } from '../../config/logger.ts';
 import { minToolVersionFacts, parseMinToolTable } from '../../jobs/kernel/min-tool-version.ts';
 import type { Retrieval } from '../../knowledge/answer-types.ts';
 import { composeAnswer } from '../../knowledge/compose.ts';
-import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import type { Passage } from '../../knowledge/passage.ts';
 import { docVocabulary } from '../../knowledge/query-hints.ts';
-import { createKnowledgeService } from '../../knowledge/service.ts';
-import { FIXTURE_CORPUS, REPO } from '../helpers/paths.ts';
+import { fixtureKnowledge } from '../helpers/fixture-knowledge.ts';
 
-const log = createLogger({ logLevel: 'silent', logFormat: 'json' });
-const kb = await loadKnowledgeBase(
-  {
-    corpora: [FIXTURE_CORPUS],
-    kernelTrees: [],
-    markdownTrees: [],
-    faqDir: join(REPO, 'knowledge/faq'),
-    wholeDocumentation: false,
-  },
-  { cacheDir: mkdtempSync(join(tmpdir(), 'rfl-reading-')), name: 'reading', log },
-);
-const service = createKnowledgeService(kb, {
-  knowledge: { minConfidence: 0.1, maxSources: 3 },
-  llm: null,
-  log,
-});
+const { kb, service } = await fixtureKnowledge('reading');
 
 /** Starts like a sentence (not "Most of them …", not mid-word) and ends like one. */
 function assertWholeSentences(lead: string): void {
