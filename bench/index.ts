@@ -30,7 +30,8 @@ import { configuredSources } from '../knowledge/kernel-trees.ts';
 import { ingestSources } from '../knowledge/knowledge-base.ts';
 import type { Passage } from '../knowledge/passage.ts';
 import { retrieve } from '../knowledge/retrieve.ts';
-import { FIELD_BOOSTS, FIELDS, fieldTexts, queryTerms, SearchIndex } from '../knowledge/search-index.ts';
+import { FIELD_BOOSTS, queryTerms, SearchIndex } from '../knowledge/search-index.ts';
+import { buildStockLunr, searchStockLunr } from '../knowledge/stock-lunr.ts';
 
 type Engine = 'ours' | 'lunr';
 type Source = 'corpus' | 'kernel' | 'bot';
@@ -122,28 +123,6 @@ function benchQueries(count: number): string[] {
     TOPICS.map((_, j) => template(TOPICS[(j + i * 7) % TOPICS.length]!)),
   );
   return Array.from({ length: count }, (_, i) => all[i % all.length]!);
-}
-
-// ---- the engines -----------------------------------------------------------------------------------
-
-function buildStockLunr(passages: Passage[]): lunr.Index {
-  return lunr(function () {
-    this.ref('id');
-    for (const field of FIELDS) this.field(field);
-    passages.forEach((passage) => {
-      this.add({ id: passage.id, ...fieldTexts(passage) });
-    });
-  });
-}
-
-/** Stock lunr's own tokenizer and trimmer, then `q.term` (stemmed by its search pipeline): never throws. */
-function searchStockLunr(index: lunr.Index, question: string): lunr.Index.Result[] {
-  return index.query((q) => {
-    for (const token of lunr.tokenizer(question)) {
-      const term = lunr.trimmer(token).toString().replaceAll('*', '');
-      if (term !== '') q.term(term, {});
-    }
-  });
 }
 
 // ---- children --------------------------------------------------------------------------------------

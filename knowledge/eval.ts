@@ -1,14 +1,19 @@
 /**
- * Retrieval and abstention quality on a question set:
- *   npm run eval -- --questions <jsonl> --corpus <dir> [--kernel <tree> | --no-kernel] [--json] [--misses]
- *                   [--require <score>]
+ * Retrieval and abstention quality on one or more question sets, ours side by side with stock lunr:
+ *   npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir> [--kernel <tree> | --no-kernel]
+ *                   [--json] [--misses] [--require <score>]
  * The index is built from the corpus folder's trees plus, where present, the provisioned Debian 6.1
  * kernel tree as a distractor (its passages never count as relevant: the questions name corpus files);
  * the curated FAQ is left out so that every hit can be checked against the listed files. The distractor
  * stays one tree, so that scores compare across changes; a second tree's passages can only crowd the
  * corpus's out.
- * With --require, it exits 1 when recall@5 or abstention precision or recall falls below the score:
- * CI runs it that way against ../shared (.ci/run), which the unit tests never read.
+ * Stock lunr (knowledge/stock-lunr.ts: its defaults, the same passages and fields) is scored on the same
+ * questions with the same relevance, as the baseline issue 12 asks the scores to be read against; it has
+ * no confidence, so it "abstains" only on an empty result list, and its abstention is not scored.
+ * Each set gets one table (per category and overall: ours | stock lunr), under a line saying which of
+ * issue 12's goals ours meets (GOALS); with --json, one line of scores per set, in the order given.
+ * With --require, it exits 1 when recall@5 or abstention precision or recall (ours) falls below the score
+ * on any set: CI runs it that way against ../shared (.ci/run), which the unit tests never read.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -20,6 +25,7 @@ import { loadKnowledgeBase } from './knowledge-base.ts';
 import type { Passage } from './passage.ts';
 import { retrieve } from './retrieve.ts';
 import { createKnowledgeService } from './service.ts';
+import { buildStockLunr, searchStockLunr } from './stock-lunr.ts';
 
 export interface EvalQuestion {
   id: string;
@@ -34,7 +40,11 @@ interface Outcome {
   rank: number | null;
   abstained: boolean;
   top: string[];
+  /** The same for stock lunr on the same passages: it abstains only when nothing matches at all. */
+  stock: { rank: number | null; abstained: boolean; top: string[] };
 }
+
+export type Engine = 'ours' | 'stock';
 
 export interface Scores {
   questions: number;
@@ -49,6 +59,14 @@ export interface Scores {
 const RANK_DEPTH = 10;
 /** What --require holds the overall scores to; an undefined abstention score (nothing to abstain on) fails. */
 const GATED = ['recall_at_5', 'abstention_precision', 'abstention_recall'] as const;
+/** Issue 12's targets for ours, overall on each set; printed as met or not, never gating the exit code. */
+export const GOALS = [
+  ['recall_at_5', 'R@5', 0.95],
+  ['recall_at_1', 'R@1', 0.75],
+  ['mrr', 'MRR', 0.8],
+  ['abstention_precision', 'abst.P', 0.95],
+  ['abstention_recall', 'abst.R', 0.95],
+] as const;
 
 /** Does this passage count for a listed relevant file and section (or a section inside it)? */
 export function isRelevant(
@@ -88,28 +106,45 @@ export async function evaluate(
     llm: null,
     log: createLogger({ logLevel: 'silent', logFormat: 'json' }),
   });
+  // The first relevant passage's 1-based rank, and the top 5 named, for either engine's ranked list.
+  const ranked = (question: EvalQuestion, passages: Passage[]) => {
+    const files = passages.map(fileOf);
+    const index = passages.findIndex((passage, i) =>
+      question.relevant.some((r) => isRelevant(passage, files[i]!, r)),
+    );
+    return {
+      rank: index === -1 ? null : index + 1,
+      top: passages.slice(0, 5).map((p, i) => `${files[i]} § ${p.sectionPath.slice(1).join(' > ')}`),
+    };
+  };
+  const byId = new Map(kb.passages.map((passage) => [passage.id, passage]));
+  const stock = buildStockLunr(kb.passages);
   const outcomes: Outcome[] = [];
   for (const question of questions) {
     const hits = retrieve(kb.index, question.question, {
       limit: RANK_DEPTH,
       defaultSeries: kb.defaultSeries,
     }).hits;
-    const files = hits.map((hit) => fileOf(hit.passage));
-    const index = hits.findIndex((hit, i) =>
-      question.relevant.some((r) => isRelevant(hit.passage, files[i]!, r)),
-    );
+    const stockHits = searchStockLunr(stock, question.question)
+      .slice(0, RANK_DEPTH)
+      .map((result) => byId.get(result.ref)!);
     const answer = await service.ask(question.question);
     outcomes.push({
       question,
-      rank: index === -1 ? null : index + 1,
+      ...ranked(
+        question,
+        hits.map((hit) => hit.passage),
+      ),
       abstained: answer.kind !== 'answer',
-      top: hits.slice(0, 5).map((hit, i) => `${files[i]} § ${hit.passage.sectionPath.slice(1).join(' > ')}`),
+      stock: { ...ranked(question, stockHits), abstained: stockHits.length === 0 },
     });
   }
   return outcomes;
 }
 
-export function score(outcomes: Outcome[]): Scores {
+/** The scores of ours, or of stock lunr (whose abstentions are its empty result lists), on the outcomes. */
+export function score(all: Outcome[], engine: Engine = 'ours'): Scores {
+  const outcomes = all.map((o) => (engine === 'ours' ? o : { ...o, ...o.stock }));
   const answerable = outcomes.filter((o) => o.question.relevant.length > 0);
   const recallAt = (k: number) =>
     ratio(answerable.filter((o) => o.rank !== null && o.rank <= k).length, answerable.length);
@@ -138,13 +173,69 @@ function fmt(value: number | null): string {
   return value === null ? '  n/a' : value.toFixed(3);
 }
 
-function table(overall: Scores, byCategory: Record<string, Scores>): string {
-  const header = 'category          n   R@1    R@3    R@5    MRR    abst.P abst.R';
-  const row = (name: string, s: Scores) =>
-    `${name.padEnd(16)} ${String(s.questions).padStart(2)}  ${[s.recall_at_1, s.recall_at_3, s.recall_at_5, s.mrr, s.abstention_precision, s.abstention_recall].map(fmt).join('  ')}`;
-  return [header, row('overall', overall), ...Object.entries(byCategory).map(([c, s]) => row(c, s))].join(
-    '\n',
-  );
+interface EngineScores {
+  ours: Scores;
+  stock: Scores;
+  /** How many of the questions list relevant passages. */
+  answerable: number;
+}
+
+interface SetScores extends EngineScores {
+  byCategory: Record<string, EngineScores>;
+}
+
+function scoreSet(outcomes: Outcome[]): SetScores {
+  const categories = [...new Set(outcomes.map((o) => o.question.category))].sort();
+  const both = (subset: Outcome[]): EngineScores => ({
+    ours: score(subset, 'ours'),
+    stock: score(subset, 'stock'),
+    answerable: subset.filter((o) => o.question.relevant.length > 0).length,
+  });
+  return {
+    ...both(outcomes),
+    byCategory: Object.fromEntries(
+      categories.map((c) => [c, both(outcomes.filter((o) => o.question.category === c))]),
+    ),
+  };
+}
+
+const RECALLS = ['recall_at_1', 'recall_at_3', 'recall_at_5', 'mrr'] as const;
+
+/** Per category and overall: each recall and MRR as `ours | stock lunr`, then ours' abstention. */
+function table(scores: SetScores): string {
+  const header = `category          n  ${['R@1', 'R@3', 'R@5', 'MRR'].map((h) => `${h} ours | lunr`.padEnd(15)).join('  ')}  abst.P abst.R`;
+  // Recall is undefined where nothing is answerable (a category of questions to abstain on).
+  const row = (name: string, { ours, stock, answerable }: SetScores['byCategory'][string]) =>
+    `${name.padEnd(16)} ${String(ours.questions).padStart(2)}  ${RECALLS.map((key) => (answerable ? `${fmt(ours[key])} | ${fmt(stock[key])}` : '  n/a |   n/a').padEnd(15)).join('  ')}  ${fmt(ours.abstention_precision)}  ${fmt(ours.abstention_recall)}`;
+  return [
+    header,
+    row('overall', scores),
+    ...Object.entries(scores.byCategory).map(([c, s]) => row(c, s)),
+  ].join('\n');
+}
+
+/** Which of issue 12's goals ours meets on a set, overall. */
+function goalsLine(name: string, ours: Scores): string {
+  const goals = GOALS.map(([key, label, target]) => {
+    const value = ours[key];
+    return `${label} ${fmt(value)} ${value !== null && value >= target ? 'met' : 'MISSED'} (>= ${target})`;
+  });
+  return `${name}: ${goals.join(', ')}`;
+}
+
+/** The --json line of a set: ours' agreed fields at the top level, each category with its count; stock lunr beside. */
+function jsonLine({ ours, stock, byCategory }: SetScores): string {
+  const fields = (scores: Scores) => {
+    const { questions: _count, ...rest } = scores;
+    return rest;
+  };
+  const categories = (engine: 'ours' | 'stock') =>
+    Object.fromEntries(Object.entries(byCategory).map(([c, s]) => [c, s[engine]]));
+  return JSON.stringify({
+    ...fields(ours),
+    by_category: categories('ours'),
+    stock_lunr: { ...fields(stock), by_category: categories('stock') },
+  });
 }
 
 /** Questions answered outside the top 5, or abstained on wrongly: what was wanted and what came. */
@@ -152,7 +243,9 @@ function printMisses(outcomes: Outcome[]): void {
   for (const o of outcomes) {
     const wrongAbstention = o.abstained !== (o.question.relevant.length === 0);
     if ((o.question.relevant.length > 0 && (o.rank === null || o.rank > 5)) || wrongAbstention) {
-      console.log(`\n${o.question.id} rank=${o.rank} abstained=${o.abstained}: ${o.question.question}`);
+      console.log(
+        `\n${o.question.id} rank=${o.rank} abstained=${o.abstained} (stock lunr rank=${o.stock.rank}): ${o.question.question}`,
+      );
       for (const r of o.question.relevant) console.log(`  want ${r.file} § ${r.section ?? '*'}`);
       for (const t of o.top) console.log(`  got  ${t}`);
     }
@@ -162,7 +255,7 @@ function printMisses(outcomes: Outcome[]): void {
 async function main() {
   const { values } = parseArgs({
     options: {
-      questions: { type: 'string' },
+      questions: { type: 'string', multiple: true },
       corpus: { type: 'string' },
       kernel: { type: 'string' },
       'no-kernel': { type: 'boolean', default: false },
@@ -172,9 +265,9 @@ async function main() {
     },
   });
   const required = values.require === undefined ? null : Number(values.require);
-  if (!values.questions || !values.corpus || Number.isNaN(required)) {
+  if (!values.questions?.length || !values.corpus || Number.isNaN(required)) {
     console.error(
-      'usage: npm run eval -- --questions <jsonl> --corpus <dir> [--kernel <tree>|--no-kernel] [--json] [--misses] [--require <score 0..1>]',
+      'usage: npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir> [--kernel <tree>|--no-kernel] [--json] [--misses] [--require <score 0..1>]',
     );
     process.exit(2);
   }
@@ -186,10 +279,13 @@ async function main() {
   const kernel = values['no-kernel']
     ? null
     : (values.kernel ?? (existsSync(defaultTree) ? defaultTree : null));
-  const questions = readFileSync(values.questions, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as EvalQuestion);
+  const sets = values.questions.map((file) => ({
+    file,
+    questions: readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as EvalQuestion),
+  }));
   const log = createLogger({ logLevel: 'warn', logFormat: 'json' });
   const kb = await loadKnowledgeBase(
     {
@@ -201,26 +297,33 @@ async function main() {
     },
     { cacheDir: config.cacheDir, name: 'eval', log },
   );
-  const outcomes = await evaluate(kb, corpusDir, questions, config.knowledge.minConfidence);
-  const overall = score(outcomes);
-  const categories = [...new Set(questions.map((q) => q.category))].sort();
-  const byCategory = Object.fromEntries(
-    categories.map((c) => [c, score(outcomes.filter((o) => o.question.category === c))]),
-  );
+  const results = [];
+  for (const set of sets) {
+    const outcomes = await evaluate(kb, corpusDir, set.questions, config.knowledge.minConfidence);
+    results.push({ ...set, outcomes, scores: scoreSet(outcomes) });
+  }
   if (values.json) {
-    // The agreed fields at the top level; each category keeps its question count.
-    const { questions: _count, ...fields } = overall;
-    console.log(JSON.stringify({ ...fields, by_category: byCategory }));
+    for (const { scores } of results) console.log(jsonLine(scores));
   } else {
     console.log(`index: ${kb.passages.length} passages from ${kb.trees.map((t) => t.id).join(', ')}`);
-    console.log(table(overall, byCategory));
-    if (values.misses) printMisses(outcomes);
+    console.log("issue 12's goals, ours overall:");
+    for (const { file, scores } of results) console.log(`  ${goalsLine(file, scores.ours)}`);
+    console.log(
+      'each score: ours | stock lunr (defaults, same passages and fields); stock lunr cannot abstain except on an empty result list, so abstention is ours only',
+    );
+    for (const { file, outcomes, scores } of results) {
+      console.log(`\n== ${file}`);
+      console.log(table(scores));
+      if (values.misses) printMisses(outcomes);
+    }
   }
-  const below = required === null ? [] : GATED.filter((key) => (overall[key] ?? 0) < required);
-  if (below.length > 0) {
-    const scores = below.map((key) => `${key} ${fmt(overall[key])}`).join(', ');
-    console.error(`${values.questions}: below the required ${required}: ${scores}`);
-    process.exitCode = 1;
+  for (const { file, scores } of results) {
+    const below = required === null ? [] : GATED.filter((key) => (scores.ours[key] ?? 0) < required);
+    if (below.length > 0) {
+      const list = below.map((key) => `${key} ${fmt(scores.ours[key])}`).join(', ');
+      console.error(`${file}: below the required ${required}: ${list}`);
+      process.exitCode = 1;
+    }
   }
 }
 

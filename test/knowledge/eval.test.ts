@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../config/logger.ts';
-import { type EvalQuestion, evaluate } from '../../knowledge/eval.ts';
+import { type EvalQuestion, evaluate, score } from '../../knowledge/eval.ts';
 import { type KnowledgeBase, loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { createKnowledgeService } from '../../knowledge/service.ts';
 import { FIXTURE_CORPUS, FIXTURE_QUESTIONS, KERNEL_61, REPO } from '../helpers/paths.ts';
@@ -49,11 +49,12 @@ function knowledgeBase(kernelTree: string): Promise<KnowledgeBase> {
 
 /** `npm run eval` on the fixtures, with the index cached in a temporary folder. */
 function runEval(...args: string[]) {
-  return spawnSync(
-    process.execPath,
-    ['knowledge/eval.ts', '--questions', FIXTURE_QUESTIONS, '--corpus', FIXTURE_CORPUS, ...args],
-    { cwd: REPO, encoding: 'utf8', env: { ...process.env, RFL_CACHE_DIR: cacheDir } },
-  );
+  const sets = args.includes('--questions') ? [] : ['--questions', FIXTURE_QUESTIONS];
+  return spawnSync(process.execPath, ['knowledge/eval.ts', ...sets, '--corpus', FIXTURE_CORPUS, ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, RFL_CACHE_DIR: cacheDir },
+  });
 }
 
 // How far a question is from the docs depends on how much there is to be near: this needs a real tree.
@@ -118,7 +119,14 @@ test('npm run eval -- --json prints exactly the agreed fields, and every categor
   const result = JSON.parse(run.stdout);
   const fields = ['recall_at_1', 'recall_at_3', 'recall_at_5', 'mrr'];
   const abstention = ['abstention_precision', 'abstention_recall'];
-  assert.deepEqual(Object.keys(result).sort(), [...fields, ...abstention, 'by_category'].sort());
+  assert.deepEqual(
+    Object.keys(result).sort(),
+    [...fields, ...abstention, 'by_category', 'stock_lunr'].sort(),
+  );
+  // Stock lunr beside ours, with the same fields and categories.
+  assert.deepEqual(Object.keys(result.stock_lunr).sort(), [...fields, ...abstention, 'by_category'].sort());
+  assert.deepEqual(Object.keys(result.stock_lunr.by_category).sort(), Object.keys(result.by_category).sort());
+  for (const key of fields) assert.ok(result.stock_lunr[key] >= 0 && result.stock_lunr[key] <= 1, key);
   for (const key of [...fields, ...abstention]) {
     assert.equal(typeof result[key], 'number', key);
     assert.ok(result[key] >= 0 && result[key] <= 1, `${key} ${result[key]}`);
@@ -165,4 +173,73 @@ test('npm run eval -- --require fails the run when a gated score is below it, an
   for (const key of failing) assert.match(missed.stderr, new RegExp(`below the required .*${key}`));
 
   assert.equal(runEval('--require', 'high').status, 2, 'a score that is not a number is a usage error');
+});
+
+test('stock lunr is scored on the same passages: it misses what needs our vocabulary, and abstains only on no match', async () => {
+  const kb = await knowledgeBase(KERNEL_TREE);
+  const analyzer = {
+    file: 'linux/Documentation/rust/quick-start.rst',
+    section: 'Requirements: Developing > rust-analyzer',
+  };
+  const outcomes = await evaluate(
+    kb,
+    FIXTURE_CORPUS,
+    [
+      // Words stock lunr has no passage for: only our query vocabulary ties them to rust-analyzer.
+      { id: 'lsp', question: 'language server for vscode', category: 'tooling', relevant: [analyzer] },
+      { id: 'both', question: 'How do I set up rust-analyzer?', category: 'tooling', relevant: [analyzer] },
+    ],
+    config.knowledge.minConfidence,
+  );
+  const [lsp, both] = outcomes;
+  assert.equal(lsp?.rank, 1, lsp?.top.join('\n'));
+  assert.deepEqual(lsp?.stock, { rank: null, abstained: true, top: [] });
+  assert.equal(both?.rank, 1);
+  assert.equal(both?.stock.rank, 1, both?.stock.top.join('\n'));
+  assert.equal(both?.stock.abstained, false);
+
+  const ours = score(outcomes);
+  const stock = score(outcomes, 'stock');
+  assert.deepEqual([ours.recall_at_1, ours.recall_at_5, ours.mrr], [1, 1, 1]);
+  assert.deepEqual([stock.recall_at_1, stock.recall_at_5, stock.mrr], [0.5, 0.5, 0.5]);
+  // Its empty result list is an abstention, and a wrong one: the question had an answer.
+  assert.equal(stock.abstention_precision, 0);
+});
+
+test("npm run eval prints ours | stock lunr per set, and which of issue 12's goals are met", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rfl-eval-set-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const second = join(dir, 'second.jsonl');
+  const relevant = [{ file: 'linux/Documentation/rust/quick-start.rst', section: 'rust-analyzer' }];
+  writeFileSync(
+    second,
+    `${JSON.stringify({ id: 's1', question: 'language server for vscode', category: 'tooling', relevant })}\n`,
+  );
+  const run = runEval('--no-kernel', '--questions', FIXTURE_QUESTIONS, '--questions', second);
+  assert.equal(run.status, 0, run.stderr);
+  const goals = run.stdout.slice(0, run.stdout.indexOf('\n== '));
+  for (const file of [FIXTURE_QUESTIONS, second]) {
+    assert.match(
+      goals,
+      new RegExp(`${file}: R@5 \\d\\.\\d{3} (met|MISSED) \\(>= 0\\.95\\), R@1 .*MRR .*abst\\.P .*abst\\.R`),
+    );
+    assert.ok(run.stdout.includes(`\n== ${file}\n`), `a table for ${file}`);
+  }
+  assert.match(run.stdout, /stock lunr cannot abstain except on an empty result list/);
+  const tables = run.stdout.split('\n== ').slice(1);
+  assert.equal(tables.length, 2);
+  for (const table of tables) assert.match(table, /R@5 ours \| lunr/);
+  // The second set: ours finds it first, stock lunr not at all.
+  assert.match(
+    tables[1]!,
+    /^overall\s+1\s+1\.000 \| 0\.000\s+1\.000 \| 0\.000\s+1\.000 \| 0\.000\s+1\.000 \| 0\.000/m,
+  );
+
+  const json = runEval('--no-kernel', '--json', '--questions', FIXTURE_QUESTIONS, '--questions', second);
+  const lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  assert.equal(lines.length, 2, 'one JSON line per set');
+  assert.deepEqual([lines[1].recall_at_5, lines[1].stock_lunr.recall_at_5], [1, 0]);
 });
