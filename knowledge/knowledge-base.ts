@@ -12,7 +12,7 @@ import type { Logger } from '../config/logger.ts';
 import type { FaqEntry } from './answer-types.ts';
 import { ingestCorpus } from './ingest/corpus.ts';
 import { ingestFaq } from './ingest/faq.ts';
-import { ingestKernelTree, type SourceDeclaration } from './ingest/kernel-tree.ts';
+import { ingestKernelTree, isMainlineTree, type SourceDeclaration } from './ingest/kernel-tree.ts';
 import { ingestMarkdownTree } from './ingest/markdown.ts';
 import type { Passage, TreeInfo } from './passage.ts';
 import { SearchIndex } from './search-index.ts';
@@ -24,9 +24,15 @@ export interface KnowledgeSources {
   markdownTrees: { path: string; id?: string | undefined; baseUrl?: string | undefined }[];
   faqDir: string | null;
   wholeDocumentation: boolean;
-  /** The series a question naming no version is answered from (kernel.default); null: the newest. */
+  /**
+   * The series a question naming no version is answered from (kernel.default). Unset: the newest, which
+   * is MAINLINE_SERIES when an unversioned kernel tree (mainline docs) is indexed, else no preference.
+   */
   defaultSeries?: string | null;
 }
+
+/** The default series when mainline docs are indexed: every versioned tree is then an older series. */
+export const MAINLINE_SERIES = 'mainline';
 
 /** The Rust items of one kernel tree given by `kernelTrees`, read from its rust/kernel and rust/macros. */
 export interface TreeDeclarations {
@@ -93,7 +99,8 @@ export async function ingestSources(sources: KnowledgeSources, log: Logger) {
     problems.push(...result.problems);
   }
   for (const problem of problems) log.warn(problem);
-  return { trees, passages, faq, declarations, defaultSeries: sources.defaultSeries ?? null, problems };
+  const defaultSeries = sources.defaultSeries ?? (trees.some(isMainlineTree) ? MAINLINE_SERIES : null);
+  return { trees, passages, faq, declarations, defaultSeries, problems };
 }
 
 export async function loadKnowledgeBase(

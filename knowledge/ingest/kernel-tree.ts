@@ -99,8 +99,15 @@ export async function ingestKernelTree(
   return { tree, passages, declarations };
 }
 
+const MAINLINE_ID = 'linux-mainline';
+
 export function kernelTreeId(kernelVersion: string | null): string {
-  return kernelVersion ? `linux-${kernelVersion}` : 'linux-mainline';
+  return kernelVersion ? `linux-${kernelVersion}` : MAINLINE_ID;
+}
+
+/** A kernel tree without a version (a mainline checkout of its docs), under kernelTreeId's name or a folder-suffixed one. */
+export function isMainlineTree(tree: TreeInfo): boolean {
+  return tree.id === MAINLINE_ID || tree.id.startsWith(`${MAINLINE_ID}-`);
 }
 
 /** `6.1.192` from the top-level Makefile's VERSION, PATCHLEVEL, SUBLEVEL and EXTRAVERSION; null without one. */

@@ -164,6 +164,49 @@ test('every configured series is found for indexing, the default first, a missin
   assert.match(found.problems[0]!, /6\.6/);
 });
 
+describe('mainline docs beside an older release', async () => {
+  // A corpus folder holding an unversioned kernel tree (mainline's docs), and a 6.1 tree whose own
+  // rust/kernel doc comment says more words of the question than mainline's guide does.
+  const corpus = join(work, 'corpus');
+  write(
+    join(corpus, 'linux'),
+    'Documentation/rust/printing.rst',
+    'Printing\n========\n\nA module prints a message to the kernel log with pr_info!.\n',
+  );
+  const old = writeKernelTree(join(work, 'linux-6.1-beside-mainline'), {
+    version: '6.1.50',
+    rustc: '1.62.0',
+    bindgen: '0.56.0',
+    configNote: '',
+  });
+  write(
+    old,
+    'rust/kernel/print.rs',
+    '//! Printing.\n\n/// Prints a message from a module to the kernel log, like printk.\n#[macro_export]\nmacro_rules! pr_info { () => {} }\n',
+  );
+  const kb = await loadKnowledgeBase(
+    { corpora: [corpus], kernelTrees: [old], markdownTrees: [], faqDir: null, wholeDocumentation: false },
+    { cacheDir: join(work, 'cache'), name: 'mainline-beside-6.1', log },
+  );
+  const knowledge = createKnowledgeService(kb, {
+    knowledge: { minConfidence: 0.15, maxSources: 3 },
+    llm: null,
+    log,
+  });
+
+  test('a question naming no version is answered from mainline, the newest', async () => {
+    const answer = await knowledge.ask('how do I print a message to the kernel log from a module?');
+    assert.equal(answer.kind, 'answer');
+    assert.match(answer.citations[0]!.url, /printing/);
+    assert.equal(answer.citations[0]!.kernelVersion, null);
+  });
+
+  test('a question naming 6.1 is still answered from 6.1', async () => {
+    const answer = await knowledge.ask('on 6.1, how do I print a message to the kernel log from a module?');
+    assert.equal(answer.citations[0]!.kernelVersion, '6.1.50');
+  });
+});
+
 /** The provisioned trees of the default config, or why a test on them cannot run here. */
 function provisionedTrees(): { ok: true } | { ok: false; why: string } {
   const config = defaultConfig();
