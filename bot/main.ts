@@ -220,9 +220,7 @@ async function connectRooms(
         ledger,
         userMessagesPerMinute: config.chat.userMessagesPerMinute,
         onReaction: async (messageId, userId, emoji) => {
-          // The digest is posted to Matrix and Discord only, so far.
-          if (digest && platform !== 'zulip' && emoji.startsWith('✅'))
-            await digest.approved(platform, messageId, userId, senders);
+          if (digest && emoji.startsWith('✅')) await digest.approved(platform, messageId, userId, senders);
         },
       },
       config,
@@ -272,6 +270,7 @@ async function connectRooms(
     const started = await startZulip(config, roomDispatcher('zulip'), log);
     if (started.ok) {
       stops.push(() => started.value.stop());
+      senders.zulip = started.value.chat;
       checks.zulip = async () => started.value.isConnected();
     } else log.error({ err: started.failure.detail }, `zulip: ${started.failure.logText}`);
   }

@@ -6,6 +6,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { ADMIN_ID } from './admins.ts';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -86,10 +87,18 @@ function isCronExpression(schedule: string): boolean {
 const timeZones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']);
 const isTimeZone = (zone: string) => timeZones.has(zone);
 
-const digestTarget = z.strictObject({
-  platform: z.enum(['matrix', 'discord']),
-  room: z.string().min(1),
-});
+/** A Matrix room or Discord channel by id; a Zulip channel by id and the topic the digest goes to. */
+const digestTarget = z.discriminatedUnion('platform', [
+  z.strictObject({ platform: z.enum(['matrix', 'discord']), room: z.string().min(1) }),
+  z.strictObject({
+    platform: z.literal('zulip'),
+    room: z
+      .string()
+      .regex(/^\d+$/, 'needs the Zulip channel’s id (the number in its address, #channels/<id>/…)'),
+    // Zulip's limit on a topic's length.
+    topic: z.string({ error: 'needs the topic it is posted to, as text' }).min(1).max(60),
+  }),
+]);
 
 const feed = z.strictObject({ url: z.string().url(), name: z.string().min(1) });
 
@@ -341,14 +350,14 @@ const settings = z.strictObject({
           z
             .string()
             .regex(
-              /^(@[^:\s]+:\S+|\d+)$/,
-              'needs a Matrix user id (@name:example.org) or a Discord user id (digits)',
+              ADMIN_ID,
+              'needs a Matrix user id (@name:example.org), a Discord user id (digits), or zulip: and a Zulip user id (zulip:42, the number on the user’s Zulip profile, not an email)',
             ),
         )
         .default([])
         .meta({
           description:
-            'Admins: they may read anyone’s !log (except of jobs started in a DM), use !digest preview and approve digests with ✅. Matrix ids (@name:example.org) and Discord user ids (digits) cannot be mistaken for each other, so no platform prefix. The terminal chat is always admin.',
+            'Admins: they may read anyone’s !log (except of jobs started in a DM), use !digest preview and approve digests with ✅. Matrix ids (@name:example.org) and Discord user ids (digits) as they are; Zulip user ids as zulip:<id> (zulip:42; ids, not emails). The terminal chat is always admin.',
         }),
     })
     .prefault({}),
@@ -396,11 +405,11 @@ const settings = z.strictObject({
         .meta({ description: 'Time zone of the schedule (IANA name).' }),
       targets: z.array(digestTarget).default([]).meta({
         description:
-          'Where it is posted: [{ "platform": "matrix", "room": "!id:example.org" }, { "platform": "discord", "room": "<channel id>" }].',
+          'Where it is posted: [{ "platform": "matrix", "room": "!id:example.org" }, { "platform": "discord", "room": "<channel id>" }, { "platform": "zulip", "room": "<channel id>", "topic": "weekly digest" }].',
       }),
       adminRooms: z.array(digestTarget).default([]).meta({
         description:
-          'Rooms where admins (chat.admins) may use !digest preview (besides their DMs with the bot), and where approval requests go.',
+          'Rooms where admins (chat.admins) may use !digest preview (besides their DMs with the bot), and where approval requests go (a Zulip channel: its topic gets them, !digest preview works in any of its topics).',
       }),
       approval: z.boolean().default(true).meta({
         description:

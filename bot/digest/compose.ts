@@ -242,9 +242,8 @@ export function composeDigest(input: DigestInput): Digest {
     docChanges > 0 && `${plural(docChanges, 'docs section')} new or changed`,
     feedEntries > 0 && `${plural(feedEntries, 'new thread')} on the feeds`,
   ].filter((part): part is string => typeof part === 'string');
-  const lead = message(`📰 Rust-for-Linux week ${week.label}: ${summary.join('; ')}.`, [
-    'Details in the thread.',
-  ]);
+  // Where the details are is the target's (service.ts): a thread of the lead, or the same topic.
+  const lead = message(`📰 Rust-for-Linux week ${week.label}: ${summary.join('; ')}.`, []);
 
   const details: RichMessage[] = [];
   const topics = topicsOf(questions);

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isAdmin } from '../../config/admins.ts';
 import type { Logger } from '../../config/logger.ts';
 import type { ActivityLog } from '../../jobs/activity.ts';
 import type { MessageSender } from '../chat/capabilities.ts';
@@ -19,12 +20,14 @@ import { groupPatchSeries } from './feeds/series.ts';
 import { FeedStore } from './feeds/store.ts';
 import { type IsoWeek, isoWeekOf, reportedWeek } from './iso-week.ts';
 
-export type DigestPlatform = 'matrix' | 'discord' | 'terminal';
+export type DigestPlatform = 'matrix' | 'discord' | 'zulip' | 'terminal';
 
-/** Where a digest goes: a Matrix room or Discord channel id. */
+/** Where a digest goes: a Matrix room or Discord channel id; a Zulip channel id and its topic. */
 export interface DigestTarget {
   platform: DigestPlatform;
   room: string;
+  /** A conversation of its own (Zulip's topic): the whole digest goes there, not in a thread of the lead. */
+  topic?: string;
 }
 
 export interface DigestServiceOptions {
@@ -64,8 +67,11 @@ const DELETE_IF_OURS = `if redis.call('get', KEYS[1]) == ARGV[1] then return red
 /** The same, ARGV[2] the lock's new lifetime in ms. */
 const RENEW_IF_OURS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0`;
 
-const targetKey = (target: DigestTarget) =>
-  `${target.platform}:${createHash('sha256').update(target.room).digest('hex').slice(0, 12)}`;
+/** A target's key in Redis; a target without a topic keeps the key it had before topics existed. */
+const targetKey = ({ platform, room, topic }: DigestTarget) => {
+  const where = topic === undefined ? room : `${room}\u0000${topic}`;
+  return `${platform}:${createHash('sha256').update(where).digest('hex').slice(0, 12)}`;
+};
 
 export interface PublishReport {
   posted: DigestTarget[];
@@ -183,7 +189,7 @@ export class DigestService {
 
   /**
    * Posts the digest to each target that has not had it: the lead, then each detail and the chart in
-   * the lead's thread, recording each step. A target busy in another instance, or whose platform is not
+   * the lead's thread (after the lead in a target's topic), recording each step. A target busy in another instance, or whose platform is not
    * connected here, is left for the next run.
    */
   async publish(
@@ -222,10 +228,18 @@ export class DigestService {
   ): Promise<void> {
     const { log } = this.#options;
     const once = (step: string) => `rfl-digest-${digest.week}-${targetKey(target)}-${step}`;
-    const room: ConversationRef = { roomId: target.room };
+    const room: ConversationRef = {
+      roomId: target.room,
+      ...(target.topic ? { threadId: target.topic } : {}),
+    };
     let leadId = await this.#redis.hget(state, 'lead');
     if (!leadId) {
-      leadId = (await sender.send(room, digest.lead, { idempotencyKey: once('lead') })).messageId;
+      const where = target.topic ? 'Details below, in this topic.' : 'Details in the thread.';
+      const lead =
+        digest.details.length > 0
+          ? { ...digest.lead, details: [where, ...digest.lead.details] }
+          : digest.lead;
+      leadId = (await sender.send(room, lead, { idempotencyKey: once('lead') })).messageId;
       await this.#redis
         .multi()
         .hset(state, 'lead', leadId)
@@ -233,7 +247,7 @@ export class DigestService {
         .exec();
       log.info({ week: digest.week, target, step: 'lead' }, 'digest: lead posted');
     }
-    const thread: ConversationRef = { roomId: target.room, threadId: leadId };
+    const thread: ConversationRef = target.topic ? room : { roomId: target.room, threadId: leadId };
     const steps: [string, RichMessage][] = digest.details.map((message, n) => [`detail-${n}`, message]);
     if (digest.chartPng)
       steps.push([
@@ -301,7 +315,7 @@ export class DigestService {
     userId: string,
     senders: DigestSenders,
   ): Promise<boolean> {
-    if (!this.#options.approval.admins.includes(userId)) return false;
+    if (!isAdmin(this.#options.approval.admins, platform, userId)) return false;
     const week = await this.#redis.hget(this.#key('awaiting'), `${platform}:${messageId}`);
     if (!week) return false;
     await this.#redis.hsetnx(this.#key('approved'), week, userId);

@@ -3,6 +3,7 @@
  * hand it IncomingMessages and render the RichMessage it returns; it never throws.
  */
 
+import { isAdmin } from '../../config/admins.ts';
 import { closestMatches } from '../../config/closest.ts';
 import type { Logger } from '../../config/logger.ts';
 import type { Failure } from '../../config/result.ts';
@@ -158,9 +159,8 @@ export function createRouter(options: RouterOptions): Router {
       attachments: channel?.attachments ?? null,
       jobs: options.jobs ?? null,
       origin,
-      // The terminal is the operator's own; elsewhere ids are unique per platform, and a Matrix id
-      // (@name:server) can never equal a Discord one (digits).
-      isAdmin: origin.platform === 'terminal' || admins.includes(origin.userId),
+      // The terminal is the operator's own; elsewhere chat.admins names the user (config/admins.ts).
+      isAdmin: origin.platform === 'terminal' || isAdmin(admins, origin.platform, origin.userId),
       activity: options.activity ?? null,
       digest: options.digest ?? null,
     };
