@@ -30,6 +30,8 @@ export interface Answer {
   confidence: number;
   /** Every retrieved passage, best first, so `!sources <n>` can show more than were cited. */
   passages: Passage[];
+  /** The question as answered when a follow-up was read together with the one before it. */
+  understoodAs?: string;
   /** How the lead was produced: extractively, or phrased by the configured model. */
   via: 'extractive' | 'llm' | 'rule';
 }
@@ -72,7 +74,11 @@ export interface FaqEntry {
 
 /** The knowledge base as the router sees it. */
 export interface KnowledgeService {
-  ask(question: string): Promise<Answer>;
+  /**
+   * `previous` is the question asked just before in the same conversation: a follow-up ("and on
+   * 6.1?", "how do I enable it?") is answered together with it.
+   */
+  ask(question: string, previous?: string): Promise<Answer>;
   /** FAQ entries matching a topic, best first; every entry when the topic is empty. */
   faq(topic: string): FaqEntry[];
   /** Kernel versions indexed, newest first. */

@@ -6,6 +6,7 @@ import { compareVersions } from '../jobs/kernel/version.ts';
 import type { Answer, FaqEntry, KnowledgeService } from './answer-types.ts';
 import { composeAnswer, withVersionNote } from './compose.ts';
 import { createErrorExplainer } from './errors.ts';
+import { isFollowUp, withContext } from './follow-up.ts';
 import { classifyMessage, ruleAnswer } from './intent.ts';
 import type { KnowledgeBase } from './knowledge-base.ts';
 import type { LlmPhraser } from './llm.ts';
@@ -26,15 +27,23 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
   const declarations = declarationIndex(kb.declarations);
   const explainError = createErrorExplainer(kb);
   return {
-    async ask(question: string): Promise<Answer> {
-      const rule = ruleAnswer(classifyMessage(question));
+    async ask(asked: string, previous?: string): Promise<Answer> {
+      const own = classifyMessage(asked);
+      // "and on 6.1?" alone has nothing technical; thanks and greetings are never follow-ups.
+      const followUp =
+        previous !== undefined &&
+        (own.intent === 'question' || own.intent === 'off-topic') &&
+        isFollowUp(asked);
+      const question = followUp ? withContext(asked, previous) : asked;
+      const rule = ruleAnswer(followUp ? classifyMessage(question) : own);
       if (rule) return rule;
       // A pasted error is answered with its cause and fix, not with passages that share its words.
       const explained = explainError(question);
       if (explained) {
         log.debug({ kind: 'explained-error' }, 'explained');
         metrics.questionAnswered(true);
-        return withVersionNote(explained.answer, explained.askedVersion, indexedVersions);
+        const answer = followUp ? readWithPrevious(explained.answer, question, previous) : explained.answer;
+        return withVersionNote(answer, explained.askedVersion, indexedVersions);
       }
       const started = performance.now();
       const retrieval = retrieve(kb.index, question, { defaultSeries: kb.defaultSeries });
@@ -49,7 +58,8 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
       // Off-topic messages (composed as smalltalk) are neither.
       if (final.kind === 'answer' || final.kind === 'abstain')
         metrics.questionAnswered(final.kind === 'answer');
-      return withVersionNote(final, retrieval.askedVersion, indexedVersions);
+      const noted = followUp ? readWithPrevious(final, question, previous) : final;
+      return withVersionNote(noted, retrieval.askedVersion, indexedVersions);
     },
     faq(topic: string): FaqEntry[] {
       const wanted = analyze(topic);
@@ -71,6 +81,22 @@ export function createKnowledgeService(kb: KnowledgeBase, options: ServiceOption
         .filter((v): v is string => v !== null)
         .sort((a, b) => compareVersions(b, a));
     },
+  };
+}
+
+/** Longest quote of the previous question in the note; the asker wrote it moments ago. */
+const QUOTED_PREVIOUS = 80;
+
+/** Says that a follow-up was answered together with the question before it, so a wrong guess shows. */
+function readWithPrevious(answer: Answer, question: string, previous: string): Answer {
+  const quoted = previous.length > QUOTED_PREVIOUS ? `${previous.slice(0, QUOTED_PREVIOUS - 1)}…` : previous;
+  return {
+    ...answer,
+    understoodAs: question,
+    details: [
+      ...answer.details,
+      `(Read together with your previous question: “${quoted.replace(/\s+/g, ' ')}”.)`,
+    ],
   };
 }
 

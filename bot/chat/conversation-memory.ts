@@ -1,5 +1,6 @@
 /**
- * The last answer of each conversation, so `!sources` can page through what it found.
+ * The last answer of each conversation, so `!sources` can page through what it found and a follow-up
+ * question is asked together with the one before it.
  * Bounded by lru-cache: the least recently used conversation is forgotten first.
  */
 import { LRUCache } from 'lru-cache';
@@ -13,7 +14,12 @@ export interface RememberedAnswer {
   shown: Set<string>;
   /** Numbers used so far on the Sources line and by `!sources`, so the next one continues from here. */
   numbered: number;
+  /** When it was answered (ms since the epoch). */
+  at: number;
 }
+
+/** A question asked longer after the previous answer than this starts a new subject. */
+export const FOLLOW_UP_WINDOW_MS = 15 * 60_000;
 
 const DEFAULT_CAPACITY = 1000;
 
@@ -30,5 +36,11 @@ export class ConversationMemory {
 
   lastAnswer(conversation: ConversationRef): RememberedAnswer | undefined {
     return this.#answers.get(conversationKey(conversation));
+  }
+
+  /** The question answered last in this conversation, if recent enough for a follow-up to continue it. */
+  recentQuestion(conversation: ConversationRef, now = Date.now()): string | undefined {
+    const last = this.lastAnswer(conversation);
+    return last && now - last.at <= FOLLOW_UP_WINDOW_MS ? last.question : undefined;
   }
 }

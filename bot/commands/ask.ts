@@ -14,7 +14,7 @@ export const askCommand: Command = {
     }
     let answer: Awaited<ReturnType<typeof knowledge.ask>>;
     try {
-      answer = await knowledge.ask(args);
+      answer = await knowledge.ask(args, memory.recentQuestion(message.conversation));
     } catch (error) {
       return {
         ok: false,
@@ -47,10 +47,12 @@ export const askCommand: Command = {
         .catch((error: unknown) => log.warn({ err: error }, 'could not record the question'));
       const cited = new Set(answer.citations.map((citation) => citation.url));
       memory.remember(message.conversation, {
-        question: args,
+        // A follow-up's own words alone would lose the thread's subject for the next one.
+        question: answer.understoodAs ?? args,
         passages: answer.passages,
         shown: new Set(answer.passages.filter((p) => cited.has(p.url)).map((p) => p.id)),
         numbered: answer.citations.length,
+        at: Date.now(),
       });
     }
     return ok(answerMessage(answer));

@@ -7,6 +7,7 @@ const answer = (question: string): RememberedAnswer => ({
   passages: [],
   shown: new Set(),
   numbered: 0,
+  at: Date.now(),
 });
 
 test('each thread keeps its own last answer; a new answer replaces the old one', () => {
