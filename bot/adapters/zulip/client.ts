@@ -373,7 +373,14 @@ export class ZulipClient {
   async downloadUpload(link: string, maxBytes: number): Promise<Result<Uint8Array>> {
     const url = new URL(link, this.#origin);
     if (url.origin !== this.#origin || !url.pathname.startsWith('/user_uploads/')) {
-      return failure(`Zulip download: ${url.href} is not an upload on ${this.#origin}`);
+      return {
+        ok: false,
+        failure: {
+          userText: 'I can only read files uploaded to this Zulip.',
+          logText: `Zulip download: ${url.href} is not an upload on ${this.#origin}`,
+          userMistake: true,
+        },
+      };
     }
     let response: globalThis.Response;
     try {

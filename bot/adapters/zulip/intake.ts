@@ -2,7 +2,8 @@
  * Zulip message events as the router's IncomingMessage. A channel message's conversation is its topic:
  * roomId the channel's id (digits), threadId the topic; a direct message's is its participants other
  * than the bot (roomId `dm:<ids>`, no threadId), so the two can never be mistaken for each other and
- * a DM's reply is always a DM. Uploads linked in the text (`[name](/user_uploads/…)`) are attachments.
+ * a DM's reply is always a DM. Uploads linked in the text (`[name](/user_uploads/…)`) are attachments,
+ * taken out of the text.
  */
 import type { AttachmentInfo, ConversationRef, IncomingMessage } from '../../chat/message.ts';
 import type { ZulipMessage } from './client.ts';
@@ -46,22 +47,31 @@ export function readMentions(content: string, self: ZulipSelf): { text: string; 
 
 const UPLOAD_LINK_START = '](/user_uploads/';
 
-/** The uploads linked in the text: `[name](/user_uploads/…)`, read without a regex, in one pass. */
-export function attachmentsOf(content: string): AttachmentInfo[] {
+/**
+ * The uploads linked in the text (`[name](/user_uploads/…)`, as Zulip's compose box writes them) and the
+ * text without those links: an attached file is not part of what the user wrote (`!check-config` with
+ * an upload reads the file, not its link). Read without a regex, in one pass.
+ */
+export function readUploads(content: string): { text: string; attachments: AttachmentInfo[] } {
   const attachments: AttachmentInfo[] = [];
+  let text = '';
+  let copied = 0;
   let from = 0;
   for (let at = content.indexOf(UPLOAD_LINK_START); at >= 0; at = content.indexOf(UPLOAD_LINK_START, from)) {
     const pathStart = at + 2;
     let pathEnd = pathStart;
-    while (pathEnd < content.length && !/[)\s]/.test(content[pathEnd]!)) pathEnd += 1;
+    while (pathEnd < content.length && content[pathEnd] !== ')' && content[pathEnd]!.trim() !== '')
+      pathEnd += 1;
     const nameStart = content.lastIndexOf('[', at);
     from = pathEnd;
-    if (content[pathEnd] !== ')' || nameStart < 0) continue;
+    if (content[pathEnd] !== ')' || nameStart < copied) continue;
     const path = content.slice(pathStart, pathEnd);
     const name = content.slice(nameStart + 1, at) || path.slice(path.lastIndexOf('/') + 1);
     attachments.push({ id: path, name, mimeType: null, size: null });
+    text += content.slice(copied, nameStart);
+    copied = pathEnd + 1;
   }
-  return attachments;
+  return { text: text + content.slice(copied), attachments };
 }
 
 export interface IntakeOptions {
@@ -82,7 +92,8 @@ export function toIncomingMessage(
 ): IncomingMessage | null {
   const { self } = options;
   if (message.sender_id === self.userId) return null;
-  const read = readMentions(message.content, self);
+  const uploads = readUploads(message.content);
+  const read = readMentions(uploads.text, self);
   const mentionsBot = read.mentionsBot || flags.includes('mentioned');
   const isDirect = message.type === 'private';
   const channel = typeof message.display_recipient === 'string' ? message.display_recipient : '';
@@ -94,6 +105,6 @@ export function toIncomingMessage(
     text: read.text,
     isDirect,
     mentionsBot,
-    attachments: attachmentsOf(message.content),
+    attachments: uploads.attachments,
   };
 }

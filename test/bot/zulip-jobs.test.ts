@@ -1,0 +1,211 @@
+/**
+ * Jobs on Zulip as a newcomer runs them, through the bot against the loopback fake Zulip with a real job
+ * queue, worker and prepared 6.1 tree: `!build` with an uploaded .rs (Zulip's compose box links it as
+ * `[hello.rs](/user_uploads/…)`), one progress message edited to done and the result in the same topic;
+ * `!log` as an uploaded file for the job's owner and a Zulip admin (zulip:<id>) only; `!check-config`
+ * with an uploaded .config; and oversized, binary or foreign uploads refused in words.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startZulipBot, type ZulipBot } from '../../bot/adapters/zulip/bot.ts';
+import { RedisChatLedger } from '../../bot/dispatch/chat-ledger.ts';
+import { createDispatcher } from '../../bot/dispatch/dispatcher.ts';
+import { createRouter } from '../../bot/dispatch/router.ts';
+import type { JobQueue, QueueLocation } from '../../jobs/queue/queue.ts';
+import type { KnowledgeService } from '../../knowledge/answer-types.ts';
+import { eventually } from '../helpers/fake-discord/bot.ts';
+import { FakeZulip } from '../helpers/fake-zulip/index.ts';
+import {
+  GOOD_MODULE,
+  log,
+  openQueue,
+  privateRedis,
+  startWorker,
+  testConfig,
+  uniqueLocation,
+} from '../helpers/jobs.ts';
+import { preparedTree } from '../helpers/prepared-tree.ts';
+
+const knowledge: KnowledgeService = {
+  ask: async () => {
+    throw new Error('no questions in this file');
+  },
+  faq: () => [],
+  kernelVersions: () => ['6.1.192'],
+};
+const config = testConfig({ perUserConcurrent: 10, maxSourceKb: 8 });
+const botUser = { user_id: 5, email: 'jobs-bot@zulip.test', full_name: 'Onboard', apiKey: 'k3y' };
+const alice = { user_id: 9, email: 'alice@zulip.test', full_name: 'Alice' };
+const bob = { user_id: 12, email: 'bob@zulip.test', full_name: 'Bob' };
+const admin = { user_id: 30, email: 'admin@zulip.test', full_name: 'Admin' };
+const channel = 'rust-for-linux';
+
+let redis: Awaited<ReturnType<typeof privateRedis>>;
+let location: QueueLocation;
+let queue: JobQueue;
+let ledgerRedis: Redis;
+let fake: FakeZulip;
+let bot: ZulipBot;
+let stopWorker: () => Promise<void>;
+
+before(async () => {
+  await preparedTree();
+  redis = await privateRedis();
+  location = uniqueLocation(redis.url);
+  const worker = await startWorker(location, config);
+  stopWorker = () => worker.stop(0);
+  queue = await openQueue(location, config);
+  ledgerRedis = new Redis(redis.url);
+  fake = await new FakeZulip({ bot: botUser, heartbeatMs: 5000 }).start();
+  const router = createRouter({
+    knowledge,
+    // Bob's Zulip id is 12: a Discord admin of that id is not him.
+    chat: { commandPrefix: '!', botName: 'rfl-onboard', admins: [`zulip:${admin.user_id}`, '12'] },
+    log,
+    jobs: { queue, limits: config.jobs },
+  });
+  const dispatcher = createDispatcher({
+    router,
+    ledger: new RedisChatLedger(ledgerRedis, `rfltest:zulip-jobs:${process.pid}`),
+    platform: 'zulip',
+    userMessagesPerMinute: 100,
+    editWindowMs: 300_000,
+    log,
+    jobs: queue,
+  });
+  const started = await startZulipBot({
+    credentials: { site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey },
+    channels: [channel],
+    dispatcher,
+    log,
+    clientOptions: { backoffBaseMs: 20, backoffMaxMs: 100 },
+  });
+  assert.ok(started.ok);
+  bot = started.value;
+  await eventually(async () => bot.isConnected() || undefined);
+});
+
+after(async () => {
+  await bot?.stop();
+  await fake?.stop();
+  await queue?.close();
+  ledgerRedis?.disconnect();
+  await stopWorker?.();
+  await redis?.stop();
+});
+
+const fromBot = (topic: string) =>
+  fake.messagesIn(channel, topic).filter((message) => message.sender_id === botUser.user_id);
+const contentOf = (message: Record<string, unknown> | undefined) => String(message?.content ?? '');
+
+/** The bot's messages in `topic` once there are `count`. */
+const botMessages = (topic: string, count: number, timeoutMs = 10_000) =>
+  eventually(async () => {
+    const found = fromBot(topic);
+    return found.length >= count ? found : undefined;
+  }, timeoutMs);
+
+/** The job's result in `topic`: the bot's message starting with ✅ or ❌. */
+const resultIn = (topic: string) =>
+  eventually(async () => fromBot(topic).find((message) => /^[✅❌]/u.test(contentOf(message))), 180_000);
+
+const upload = (name: string, data: string | Uint8Array) =>
+  `[${name}](${fake.storeUpload(name, Buffer.from(data))})`;
+
+test('!build with an uploaded .rs: one progress message edited to done, then the result in the topic', async () => {
+  const topic = 'my first module';
+  const source = GOOD_MODULE.replace('Hello from Rust', 'Hello from Zulip');
+  const link = upload('hello.rs', source);
+  fake.say(alice, `!build\n${link}`, { stream: channel, topic });
+  const [progress] = await botMessages(topic, 1, 60_000);
+  assert.match(contentOf(progress), /^\\\[job \w{5}\\\] (queued|building)/);
+  const result = await resultIn(topic);
+  assert.match(contentOf(result), /^✅ built hello\.ko — Linux 6\.1\.\d+, rustc 1\.63/);
+  await eventually(async () => /done in/.test(contentOf(fake.message(Number(progress!.id)))) || undefined);
+  assert.deepEqual(
+    fromBot(topic).map((message) => message.id),
+    [progress!.id, result!.id],
+    'one progress message, edited, then the result',
+  );
+  const download = fake.requests.find((request) => request.path === link.slice(link.indexOf('(') + 1, -1));
+  assert.equal(download?.status, 200, 'the upload was fetched from the bot’s own server');
+});
+
+test('!log comes as an uploaded file to the job’s owner and a Zulip admin; anyone else is refused', async () => {
+  const topic = 'noisy module';
+  const unused = Array.from({ length: 20 }, (_, n) => `let unused_${n} = ${n};`).join('\n        ');
+  const noisy = GOOD_MODULE.replace('pr_info!("Hello', `${unused}\n        pr_info!("Hello`);
+  fake.say(alice, `!build\n\`\`\`rust\n${noisy}\n\`\`\``, { stream: channel, topic });
+  const [progress] = await botMessages(topic, 1, 60_000);
+  const jobId = /job (\w{5})/.exec(contentOf(progress))?.[1];
+  assert.ok(jobId);
+  assert.match(contentOf(await resultIn(topic)), /20 warnings/);
+
+  for (const [reader, where] of [
+    [alice, 'alice reads'],
+    [admin, 'the admin reads'],
+    [bob, 'bob asks'],
+  ] as const) {
+    fake.say(reader, `!log ${jobId}`, { stream: channel, topic: where });
+  }
+  const [own] = await botMessages('alice reads', 1);
+  const [admins] = await botMessages('the admin reads', 1);
+  const [refused] = await botMessages('bob asks', 1);
+  assert.match(
+    contentOf(refused),
+    /was started by someone else; only they \\\(or an admin\\\) can read its log/,
+  );
+  for (const reply of [own, admins]) {
+    const file = new RegExp(`\\[job-${jobId}\\.log\\]\\((/user_uploads/[^)]+)\\)`).exec(contentOf(reply));
+    assert.ok(file, contentOf(reply));
+    const text = await (
+      await fetch(new URL(file[1]!, fake.siteUrl), {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${botUser.email}:${botUser.apiKey}`).toString('base64')}`,
+        },
+      })
+    ).text();
+    assert.equal(text.match(/warning: unused variable/g)?.length, 20, 'every warning, not just the tail');
+  }
+});
+
+test('!check-config with an uploaded .config reads the file, not its link', async () => {
+  const topic = 'config check';
+  const link = upload('.config', 'CONFIG_MODULES=y\nCONFIG_MODVERSIONS=y\nCONFIG_RUST=y\n');
+  fake.say(alice, `!check-config --kernel 6.1 ${link}`, { stream: channel, topic });
+  const result = await resultIn(topic);
+  assert.match(contentOf(result), /^❌ .* — Linux 6\.1\.\d+/);
+  assert.match(contentOf(result), /MODVERSIONS \\\[=y\\\]/);
+});
+
+test('an oversized or binary upload, or a link to another server, gets a friendly refusal and no job', async () => {
+  const submitted = await queue.depth();
+  const start = fake.requests.length;
+  const cases: [string, string, RegExp][] = [
+    ['too big', `!build ${upload('big.rs', 'x'.repeat(9 * 1024))}`, /larger than 8 KiB/],
+    [
+      'binary',
+      `!build ${upload('evil.rs', new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2]))}`,
+      /looks like binary data, not a Rust source file/,
+    ],
+    [
+      'elsewhere',
+      '!build [hello.rs](https://evil.example/user_uploads/2/ab/hello.rs)',
+      /I need the module’s code in a fenced block/,
+    ],
+    [
+      'climbing out',
+      '!build [me.rs](/user_uploads/../api/v1/users/me)',
+      /only read files uploaded to this Zulip/,
+    ],
+  ];
+  for (const [topic, text] of cases) fake.say(alice, text, { stream: channel, topic });
+  for (const [topic, , expected] of cases) {
+    const [reply] = await botMessages(topic, 1);
+    assert.match(contentOf(reply), expected, topic);
+  }
+  const fetched = fake.requests.slice(start).filter((request) => request.method === 'GET');
+  assert.ok(!fetched.some((request) => request.path === '/api/v1/users/me'), 'nothing but uploads fetched');
+  assert.deepEqual(await queue.depth(), submitted, 'no job for any of them');
+});
