@@ -20,10 +20,23 @@ function assertWholeSentences(lead: string): void {
   assert.match(lead, /[.!?)"`]$/, lead);
 }
 
-test('the edition answer states the edition, in whole sentences', async () => {
+/** The lead's first sentence. */
+function firstSentence(lead: string): string {
+  return /^.*?[.!?](?=\s+\p{Lu}|$)/su.exec(lead)?.[0] ?? lead;
+}
+
+test('the edition answer leads with the edition, in whole sentences', async () => {
   const answer = await service.ask('Which Rust edition does the kernel use?');
   assert.equal(answer.kind, 'answer');
-  assert.match(answer.lead, /Edition 2021/);
+  assert.match(firstSentence(answer.lead), /2021 edition|Edition 2021/i, answer.lead);
+  assertWholeSentences(answer.lead);
+});
+
+test('what rustavailable checks leads with the checks, not with how failures look', async () => {
+  const answer = await service.ask('What does make rustavailable check?');
+  assert.equal(answer.kind, 'answer');
+  const first = firstSentence(answer.lead);
+  for (const checked of [/rustc/, /bindgen/, /libclang/, /core/]) assert.match(first, checked, answer.lead);
   assertWholeSentences(answer.lead);
 });
 
