@@ -186,7 +186,13 @@ async function startZulip(config: Config, dispatcher: Dispatcher, log: Logger): 
     ? await readZuliprc(zuliprc)
     : { ok: true as const, value: { site, email, apiKey } };
   if (!credentials.ok) return credentials;
-  return startZulipBot({ credentials: credentials.value, channels, dispatcher, log });
+  return startZulipBot({
+    credentials: credentials.value,
+    channels,
+    dispatcher,
+    log,
+    catchUpMs: config.chat.catchUpMinutes * 60_000,
+  });
 }
 
 /** The Matrix, Discord and Zulip connections the config names: how to stop each, and their senders. */

@@ -343,7 +343,7 @@ const settings = z.strictObject({
       }),
       catchUpMinutes: z.number().int().min(0).max(1440).default(10).meta({
         description:
-          'At start, Matrix messages this recent that the bot had not answered (sent while it restarted) are answered.',
+          'At start, Matrix and Zulip messages this recent that the bot had not answered (sent while it restarted) are answered.',
       }),
       admins: z
         .array(

@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startZulipBot, type ZulipBot } from '../../bot/adapters/zulip/bot.ts';
 import { ZulipClient } from '../../bot/adapters/zulip/client.ts';
+import { KnownMessages } from '../../bot/adapters/zulip/memory.ts';
 import { renderZulip } from '../../bot/adapters/zulip/render.ts';
 import { createZulipSurface } from '../../bot/adapters/zulip/surface.ts';
 import { textMessage } from '../../bot/chat/rich-message.ts';
 import { type ChatLedger, MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
+import type { Dispatcher } from '../../bot/dispatch/dispatcher.ts';
 import { fixtureChat, fixtureKnowledge, log } from '../helpers/chat-fixture.ts';
 import { eventually } from '../helpers/fake-discord/bot.ts';
 import { FakeZulip } from '../helpers/fake-zulip/index.ts';
@@ -23,21 +25,29 @@ const rust = { stream: 'rust-for-linux', topic: 'bindgen' };
 let fake: FakeZulip;
 let bot: ZulipBot;
 let ledger: ChatLedger;
+let dispatcher: Dispatcher;
 
-before(async () => {
-  fake = await new FakeZulip({ bot: botUser, heartbeatMs: 5000 }).start();
-  ledger = new MemoryChatLedger();
-  const { dispatcher } = fixtureChat(await fixtureKnowledge('zulip-bot'), 'zulip', { ledger });
+/** The bot as a process starts it: it reads the messages of the last `catchUpMs`, then its event queue. */
+async function startBot(catchUpMs = 60_000): Promise<ZulipBot> {
   const started = await startZulipBot({
     credentials: { site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey },
     channels: [rust.stream],
     dispatcher,
     log,
+    catchUpMs,
     clientOptions: { backoffBaseMs: 20, backoffMaxMs: 100 },
   });
   assert.ok(started.ok);
-  bot = started.value;
-  await eventually(async () => bot.isConnected() || undefined);
+  const running = started.value;
+  await eventually(async () => running.isConnected() || undefined);
+  return running;
+}
+
+before(async () => {
+  fake = await new FakeZulip({ bot: botUser, heartbeatMs: 5000 }).start();
+  ledger = new MemoryChatLedger();
+  ({ dispatcher } = fixtureChat(await fixtureKnowledge('zulip-bot'), 'zulip', { ledger }));
+  bot = await startBot();
 });
 
 after(async () => {
@@ -94,9 +104,10 @@ test('an edited question is asked again and its answer edited; a deleted questio
   const [answer] = await answerIn(topic);
   assert.match(String(answer!.content), /0\.56\.0/);
 
-  fake.edit(alice, question, '!ask which rustc does 6.1 need?');
+  // The answer about bindgen names rustc too: a question about the menu is answered otherwise.
+  fake.edit(alice, question, '!ask where is CONFIG_RUST in menuconfig?');
   await eventually(async () =>
-    /1\.62\.0/.test(String(fake.message(Number(answer!.id))?.content)) ? true : undefined,
+    /0\.56\.0/.test(String(fake.message(Number(answer!.id))?.content)) ? undefined : true,
   );
   assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 1, 'edited, not sent again');
 
@@ -104,16 +115,71 @@ test('an edited question is asked again and its answer edited; a deleted questio
   await eventually(async () => (fake.message(Number(answer!.id)) ? undefined : true));
 });
 
+test('after a restart, what was asked meanwhile is answered once; edits and 👎 of earlier messages still work', async () => {
+  const topic = { stream: rust.stream, topic: 'restart' };
+  const before = fake.say(alice, '!ask which bindgen does 6.1 need?', topic);
+  const [earlierAnswer] = await answerIn(topic);
+  await eventually(() => ledger.answer(`zulip:${earlierAnswer!.id}`).then((found) => found ?? undefined));
+
+  await bot.stop();
+  // The first question falls out of the catch-up window, so the new process has not seen it.
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  fake.say(alice, '!ask which rustc does 6.1 need?', topic);
+  bot = await startBot(1500);
+
+  const answers = await answerIn(topic, 2);
+  assert.match(String(answers[1]!.content), /1\.62\.0/, 'the question asked while the bot was down');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 2, 'nothing answered twice');
+  assert.ok(
+    fake.requests.some((request) => request.method === 'GET' && request.query.get('anchor') === 'newest'),
+    'the missed messages were read',
+  );
+
+  // The new process never saw the first question or its answer: it asks Zulip for the edited one.
+  const answered = String(earlierAnswer!.content);
+  fake.edit(alice, before, '!ask where is CONFIG_RUST in menuconfig?');
+  const reanswered = await eventually(async () => {
+    const content = String(fake.message(Number(earlierAnswer!.id))?.content);
+    return content !== answered ? content : undefined;
+  });
+  assert.doesNotMatch(reanswered, /0\.56\.0/, 'the edited question’s answer replaced the first');
+  assert.ok(
+    fake.requests.some(
+      (request) => request.method === 'GET' && request.path === `/api/v1/messages/${before}`,
+    ),
+  );
+  fake.react(alice, Number(earlierAnswer!.id), 'thumbs_down');
+  await eventually(async () => {
+    const found = await ledger.ratings(`zulip:${earlierAnswer!.id}`);
+    return Object.keys(found).length > 0 ? found : undefined;
+  });
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 2);
+});
+
+test('a restart answers nothing twice: questions answered before it are in the catch-up window too', async () => {
+  const topic = { stream: rust.stream, topic: 'quick restart' };
+  fake.say(alice, '!ask which bindgen does 6.1 need?', topic);
+  await answerIn(topic);
+  await bot.stop();
+  bot = await startBot();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 1);
+});
+
 test('a job result sent again after a restart is not posted twice in the topic', async () => {
   const topic = { stream: rust.stream, topic: 'job results' };
   fake.say(alice, 'the build is running', topic);
   const to = { roomId: String(fake.streamId(topic.stream)), threadId: topic.topic };
-  const surfaceOfNewProcess = () =>
-    createZulipSurface({
-      client: new ZulipClient({ site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey }),
+  const surfaceOfNewProcess = () => {
+    const client = new ZulipClient({ site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey });
+    return createZulipSurface({
+      client,
       self: { userId: botUser.user_id, fullName: botUser.full_name },
       email: botUser.email,
+      messages: new KnownMessages(client),
     });
+  };
   const result = textMessage('Build `hello` passed.');
   const first = await surfaceOfNewProcess().send(to, result, { idempotencyKey: '101/job-7' });
   // The process died before recording the send; the next one sends the same result again.
@@ -158,4 +224,55 @@ test('a reply longer than Zulip allows keeps its start and hands the whole text 
   assert.match(rendering.content, /^The log:\n```text\nline of build output/);
   assert.match(rendering.content, /```$/);
   assert.equal(rendering.file?.text, long);
+});
+
+test('edits stay within the organisation’s edit limit: past it, or once editing is turned off, the new text is a new message that later edits follow', async () => {
+  const strict = await new FakeZulip({ bot: botUser, editing: { allowed: true, limitSeconds: 1 } }).start();
+  try {
+    const client = new ZulipClient({ site: strict.siteUrl, email: botUser.email, apiKey: botUser.apiKey });
+    assert.ok((await client.register()).ok, 'register tells the limit');
+    const messages = new KnownMessages(client);
+    const surface = createZulipSurface({
+      client,
+      self: { userId: botUser.user_id, fullName: botUser.full_name },
+      email: botUser.email,
+      messages,
+    });
+    const topic = { stream: rust.stream, topic: 'progress' };
+    const to = { roomId: String(strict.streamId(topic.stream)), threadId: topic.topic };
+    const progress = await surface.send(to, textMessage('[job abcde] queued'));
+    // What the bot's own message event does: the message and its time are remembered.
+    assert.ok((await messages.find(Number(progress.messageId))).ok);
+    const contents = () => strict.messagesIn(topic.stream, topic.topic).map((message) => message.content);
+
+    await surface.edit(progress, textMessage('[job abcde] building'));
+    assert.deepEqual(contents(), ['\\[job abcde\\] building'], 'edited in place within the limit');
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const patches = () => strict.requests.filter((request) => request.method === 'PATCH').length;
+    const patchesBefore = patches();
+    await surface.edit(progress, textMessage('[job abcde] booting'));
+    assert.equal(patches(), patchesBefore, 'past the limit, no edit is tried');
+    assert.deepEqual(contents(), ['\\[job abcde\\] building', '\\[job abcde\\] booting']);
+
+    strict.setEditing({ allowed: false, limitSeconds: null });
+    await surface.edit(progress, textMessage('[job abcde] done in 2s'));
+    assert.equal(patches(), patchesBefore + 1, 'the replacement was still editable as far as the bot knew');
+    assert.deepEqual(
+      contents(),
+      ['\\[job abcde\\] building', '\\[job abcde\\] booting', '\\[job abcde\\] done in 2s'],
+      'Zulip refused the edit (BAD_REQUEST), so the text went out anew',
+    );
+
+    await surface.remove(progress);
+    assert.deepEqual(contents(), [], 'removing the message removes what took its place');
+    await assert.rejects(
+      surface.edit(progress, textMessage('[job abcde] failed')),
+      /400 BAD_REQUEST/,
+      'a deleted message is not posted again',
+    );
+    assert.deepEqual(contents(), []);
+  } finally {
+    await strict.stop();
+  }
 });

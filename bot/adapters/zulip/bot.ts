@@ -3,8 +3,9 @@
  * (client.ts, which registers anew and catches up on messages after a lost queue) and hands each event to
  * the dispatcher: a message is asked, an edit of its text re-runs it, a deletion removes its replies, and
  * a reaction on one of the bot's messages counts for that reply. The dispatcher answers through the
- * surface (surface.ts). Edits and reactions name only a message id: the recent messages are remembered
- * (a bounded number) to know whose message it was and where.
+ * surface (surface.ts). Edits name only a message id: the messages seen are remembered (memory.ts) and
+ * one from before a restart is fetched by id. At start, the messages sent in the last `catchUpMs` (while
+ * the bot was down) are read first; the dispatcher's ledger answers each once.
  */
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
@@ -17,12 +18,10 @@ import {
   type ZulipMessage,
 } from './client.ts';
 import { toIncomingMessage, type ZulipSelf } from './intake.ts';
+import { KnownMessages } from './memory.ts';
 import { createZulipSurface, emojiOfName, type ZulipChat, zulipDispatchSurface } from './surface.ts';
 
 export type { ZulipChat } from './surface.ts';
-
-/** Messages remembered for their edits, deletions and reactions; older ones are forgotten. */
-const REMEMBERED_MESSAGES = 5000;
 
 export interface ZulipBotOptions {
   credentials: ZulipCredentials;
@@ -30,6 +29,8 @@ export interface ZulipBotOptions {
   channels: string[];
   dispatcher: Dispatcher;
   log: Logger;
+  /** At start, messages this recent are read (sent while the bot was down); 0: none. */
+  catchUpMs?: number;
   /** The client's backoff and rate-limit settings (tests shorten them). */
   clientOptions?: Omit<ZulipClientOptions, 'onRecovery' | 'onConnected'>;
 }
@@ -59,38 +60,39 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
   if (!me.ok) return me;
   const self: ZulipSelf = me.value;
   const intake = { self, channels: new Set(options.channels) };
-  const chat = createZulipSurface({ client, self, email: options.credentials.email });
+  const messages = new KnownMessages(client);
+  const chat = createZulipSurface({ client, self, email: options.credentials.email, messages });
   const dispatchSurface = zulipDispatchSurface(chat, log);
-  const recent = new Map<number, { message: ZulipMessage; flags: string[] }>();
-
-  function remember(message: ZulipMessage, flags: string[]) {
-    recent.set(message.id, { message, flags });
-    if (recent.size > REMEMBERED_MESSAGES) recent.delete(recent.keys().next().value!);
-  }
 
   async function handle(event: ZulipEvent): Promise<void> {
     if (event.type === 'message') {
-      remember(event.message, event.flags);
+      messages.remember(event.message, event.flags);
       const question = toIncomingMessage(event.message, event.flags, intake);
       if (question) await dispatcher.message(question, dispatchSurface);
     } else if (event.type === 'update_message') {
       // Content changes only: topic moves and link previews (rendering_only) are not edits.
-      const known = recent.get(event.message_id);
-      if (event.content === undefined || event.rendering_only || !known) return;
-      known.message = { ...known.message, content: event.content };
-      const edited = toIncomingMessage(known.message, known.flags, intake);
+      if (event.content === undefined || event.rendering_only) return;
+      const known = await messages.find(event.message_id);
+      if (!known.ok) throw new Error(known.failure.logText, { cause: known.failure.detail });
+      if (!known.value) return;
+      const message: ZulipMessage = { ...known.value.message, content: event.content };
+      messages.remember(message, known.value.flags);
+      const edited = toIncomingMessage(message, known.value.flags, intake);
       const editTime = event.edit_timestamp ?? Date.now();
       if (edited) await dispatcher.edited(edited, dispatchSurface, `${event.message_id}@${editTime}`);
     } else if (event.type === 'delete_message') {
       for (const id of event.message_ids ?? (event.message_id ? [event.message_id] : [])) {
+        const ownMessage = messages.peek(id)?.message.sender_id === self.userId;
+        messages.forget(id);
         // The bot's own messages (its replies, removed by it or a moderator) are not questions.
-        if (recent.get(id)?.message.sender_id === self.userId) continue;
-        recent.delete(id);
-        await dispatcher.deleted(String(id), dispatchSurface);
+        if (!ownMessage) await dispatcher.deleted(String(id), dispatchSurface);
       }
     } else if (event.type === 'reaction') {
       if (event.op !== 'add' || event.user_id === self.userId) return;
-      if (recent.get(event.message_id)?.message.sender_id !== self.userId) return;
+      // A message not remembered (from before a restart) goes on too: the ledger knows the bot's answers
+      // and approval requests, so a reaction on anything else counts for nothing.
+      const known = messages.peek(event.message_id);
+      if (known && known.message.sender_id !== self.userId) return;
       await dispatcher.reacted(
         String(event.message_id),
         String(event.user_id),
@@ -101,7 +103,8 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
 
   const stopping = new AbortController();
   const polling = (async () => {
-    for await (const event of client.events({ signal: stopping.signal })) {
+    const since = options.catchUpMs ? { since: Date.now() - options.catchUpMs } : {};
+    for await (const event of client.events({ signal: stopping.signal, ...since })) {
       void handle(event).catch((error: unknown) =>
         log.error({ err: error }, `zulip: could not handle a ${event.type}`),
       );

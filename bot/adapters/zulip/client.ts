@@ -35,6 +35,13 @@ export interface ZulipMessage {
   timestamp: number;
 }
 
+/** A message as GET /messages returns it: with the bot's flags on it ("mentioned", "read"). */
+export type FlaggedMessage = ZulipMessage & { flags?: string[] };
+
+/** Fetched messages as message events: their `id` is -1, as they come from no queue. */
+const messageEvents = (messages: FlaggedMessage[]): ZulipEvent[] =>
+  messages.map(({ flags, ...message }) => ({ type: 'message', id: -1, message, flags: flags ?? [] }));
+
 export type ZulipEvent =
   | { type: 'message'; id: number; message: ZulipMessage; flags: string[] }
   | {
@@ -68,6 +75,13 @@ export interface EventQueue {
   longpollTimeoutMs: number;
 }
 
+/** Whether the organisation lets the bot edit its messages' content, and for how long after sending. */
+export interface EditPolicy {
+  allowed: boolean;
+  /** Seconds after sending; null: no limit. */
+  limitSeconds: number | null;
+}
+
 /** For servers that predate register's event_queue_longpoll_timeout_seconds: above their heartbeat interval. */
 const DEFAULT_LONGPOLL_TIMEOUT_S = 90;
 /** Messages fetched per request after a lost queue (Zulip allows up to 5000). */
@@ -87,6 +101,8 @@ export interface ZulipClientOptions {
 
 /** The server's error codes the client acts on (Zulip's "Error handling" page: check `code`, not `msg`). */
 const BAD_EVENT_QUEUE_ID = 'BAD_EVENT_QUEUE_ID';
+/** Zulip's catch-all code: a message that is not there, an edit refused (too late, editing off). */
+export const BAD_REQUEST = 'BAD_REQUEST';
 const RATE_LIMIT_HIT = 'RATE_LIMIT_HIT';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -156,6 +172,7 @@ export class ZulipClient {
   readonly #onConnected: () => void;
   /** Set from X-RateLimit-Remaining 0 and X-RateLimit-Reset: no request is sent before then. */
   #quietUntil = 0;
+  #editPolicy: EditPolicy | null = null;
 
   constructor(credentials: ZulipCredentials, options: ZulipClientOptions = {}) {
     this.#authorization = `Basic ${Buffer.from(`${credentials.email}:${credentials.apiKey}`).toString('base64')}`;
@@ -167,20 +184,43 @@ export class ZulipClient {
     this.#onConnected = options.onConnected ?? (() => {});
   }
 
-  /** POST /register: a new event queue for the given event types, optionally narrowed. */
+  /**
+   * The organisation's message editing settings as of the last registration; null before the first.
+   * They can change between registrations: an edit refused anyway is told by its error (surface.ts).
+   */
+  get editPolicy(): EditPolicy | null {
+    return this.#editPolicy;
+  }
+
+  /**
+   * POST /register: a new event queue for the given event types, optionally narrowed, and the
+   * organisation's editing settings (the `realm` initial state).
+   */
   async register(narrow?: [string, string][], signal?: AbortSignal): Promise<Result<EventQueue>> {
     const eventTypes: ZulipEventType[] = ['message', 'update_message', 'delete_message', 'reaction'];
-    // Raw Markdown, as the user typed it, not the rendered HTML.
-    const body: Body = { event_types: JSON.stringify(eventTypes), apply_markdown: false };
+    const body: Body = {
+      event_types: JSON.stringify(eventTypes),
+      fetch_event_types: JSON.stringify(['realm']),
+      // Raw Markdown, as the user typed it, not the rendered HTML.
+      apply_markdown: false,
+    };
     if (narrow) body.narrow = JSON.stringify(narrow);
     const response = await this.#call<{
       queue_id: string;
       last_event_id: number;
       event_queue_longpoll_timeout_seconds?: number;
+      realm_allow_message_editing?: boolean;
+      realm_message_content_edit_limit_seconds?: number | null;
     }>('POST', '/register', body, signal);
     if (!response.ok) return response;
     const { queue_id, last_event_id, event_queue_longpoll_timeout_seconds } = response.value;
     const longpollTimeoutS = event_queue_longpoll_timeout_seconds ?? DEFAULT_LONGPOLL_TIMEOUT_S;
+    const limit = response.value.realm_message_content_edit_limit_seconds;
+    this.#editPolicy = {
+      allowed: response.value.realm_allow_message_editing ?? true,
+      // No limit is null since Zulip 6 (feature level 138), 0 before.
+      limitSeconds: limit ? limit : null,
+    };
     return {
       ok: true,
       value: { queueId: queue_id, lastEventId: last_event_id, longpollTimeoutMs: longpollTimeoutS * 1000 },
@@ -213,13 +253,21 @@ export class ZulipClient {
    * Every event until `signal` aborts, each once: registers, polls, registers a new queue when the
    * server has lost this one (restart, expiry), and backs off with jitter on any other failure.
    * Messages sent while no queue existed are fetched with GET /messages after the last one seen, and a
-   * message is never delivered twice (message ids only grow). Edits, deletions and reactions lost with a
-   * queue cannot be replayed: Zulip's API keeps no history of them for a client to read.
+   * message is never delivered twice (message ids only grow). With `since` (epoch ms), the messages sent
+   * since then (the bot's downtime before a restart) are fetched once the first queue exists, before
+   * its events. Edits, deletions and reactions lost with a queue cannot be replayed: Zulip's API keeps
+   * no history of them for a client to read.
    */
-  async *events(options: { narrow?: [string, string][]; signal: AbortSignal }): AsyncGenerator<ZulipEvent> {
+  async *events(options: {
+    narrow?: [string, string][];
+    signal: AbortSignal;
+    since?: number;
+  }): AsyncGenerator<ZulipEvent> {
     const { narrow, signal } = options;
     let queue: EventQueue | null = null;
     let lastMessageId = 0;
+    /** The start of the downtime to catch up on, until its messages are fetched. */
+    let since = options.since ?? null;
     /** Set when a queue was lost after a message was seen: the messages after it are fetched first. */
     let catchUpAfter: number | null = null;
     let failures = 0;
@@ -230,6 +278,10 @@ export class ZulipClient {
         const registered = await this.register(narrow, signal);
         if (registered.ok) queue = registered.value;
         step = registered.ok ? { ok: true, value: [] } : registered;
+      } else if (since !== null) {
+        const recent = await this.messagesSince(since, narrow, signal);
+        if (recent.ok) since = null;
+        step = recent;
       } else if (catchUpAfter !== null) {
         const missed = await this.messagesAfter(catchUpAfter, narrow, signal);
         if (missed.ok && missed.value.foundNewest) catchUpAfter = null;
@@ -275,34 +327,76 @@ export class ZulipClient {
   }
 
   /**
-   * GET /messages: up to CATCH_UP_BATCH messages after `messageId`, as message events (their `id` is -1:
-   * they come from no queue), and whether they reach the newest message.
+   * GET /messages: the messages sent since `since` (epoch ms), up to CATCH_UP_BATCH of the newest, as
+   * message events, oldest first.
+   */
+  async messagesSince(
+    since: number,
+    narrow?: [string, string][],
+    signal?: AbortSignal,
+  ): Promise<Result<ZulipEvent[]>> {
+    const newest = await this.#messages(
+      { anchor: 'newest', num_before: String(CATCH_UP_BATCH), num_after: '0' },
+      narrow,
+      signal,
+    );
+    if (!newest.ok) return newest;
+    const recent = newest.value.messages.filter((message) => message.timestamp * 1000 >= since);
+    return { ok: true, value: messageEvents(recent) };
+  }
+
+  /**
+   * GET /messages: up to CATCH_UP_BATCH messages after `messageId`, as message events, and whether they
+   * reach the newest message.
    */
   async messagesAfter(
     messageId: number,
     narrow?: [string, string][],
     signal?: AbortSignal,
   ): Promise<Result<{ events: ZulipEvent[]; foundNewest: boolean }>> {
+    const after = await this.#messages(
+      {
+        anchor: String(messageId),
+        include_anchor: 'false',
+        num_before: '0',
+        num_after: String(CATCH_UP_BATCH),
+      },
+      narrow,
+      signal,
+    );
+    if (!after.ok) return after;
+    return {
+      ok: true,
+      value: { events: messageEvents(after.value.messages), foundNewest: after.value.found_newest },
+    };
+  }
+
+  /** GET /messages around an anchor, as raw Markdown, with the bot's flags on each. */
+  #messages(
+    range: Record<string, string>,
+    narrow: [string, string][] | undefined,
+    signal?: AbortSignal,
+  ): Promise<Result<{ messages: FlaggedMessage[]; found_newest: boolean }>> {
     const query = new URLSearchParams({
-      anchor: String(messageId),
-      include_anchor: 'false',
-      num_before: '0',
-      num_after: String(CATCH_UP_BATCH),
+      ...range,
       narrow: JSON.stringify(narrow ?? []),
       apply_markdown: 'false',
     });
-    const response = await this.#call<{
-      messages: (ZulipMessage & { flags?: string[] })[];
-      found_newest: boolean;
-    }>('GET', `/messages?${query}`, undefined, signal);
-    if (!response.ok) return response;
-    const events: ZulipEvent[] = response.value.messages.map(({ flags, ...message }) => ({
-      type: 'message',
-      id: -1,
-      message,
-      flags: flags ?? [],
-    }));
-    return { ok: true, value: { events, foundNewest: response.value.found_newest } };
+    return this.#call('GET', `/messages?${query}`, undefined, signal);
+  }
+
+  /**
+   * GET /messages/{id}: one message as raw Markdown, with the bot's flags; null when there is none the
+   * bot may see (deleted, or never there: Zulip answers BAD_REQUEST "Invalid message(s)").
+   */
+  async message(messageId: number): Promise<Result<FlaggedMessage | null>> {
+    const response = await this.#call<{ message: FlaggedMessage }>(
+      'GET',
+      `/messages/${messageId}?apply_markdown=false`,
+    );
+    if (response.ok) return { ok: true, value: response.value.message };
+    const code = (response.failure.detail as { code?: string } | undefined)?.code;
+    return code === BAD_REQUEST ? { ok: true, value: null } : response;
   }
 
   /** GET /users/me: the bot's own user id and name (mentions of it, and its own messages, are told by them). */
@@ -313,16 +407,12 @@ export class ZulipClient {
   }
 
   /** GET /messages: the newest `count` messages matching `narrow`, oldest first. */
-  async newestMessages(narrow: [string, string][], count: number): Promise<Result<ZulipMessage[]>> {
-    const query = new URLSearchParams({
-      anchor: 'newest',
-      num_before: String(count),
-      num_after: '0',
-      narrow: JSON.stringify(narrow),
-      apply_markdown: 'false',
-    });
-    const response = await this.#call<{ messages: ZulipMessage[] }>('GET', `/messages?${query}`);
-    return response.ok ? { ok: true, value: response.value.messages } : response;
+  async newestMessages(narrow: [string, string][], count: number): Promise<Result<FlaggedMessage[]>> {
+    const newest = await this.#messages(
+      { anchor: 'newest', num_before: String(count), num_after: '0' },
+      narrow,
+    );
+    return newest.ok ? { ok: true, value: newest.value.messages } : newest;
   }
 
   /** POST /messages to a channel (stream) and topic; the new message's id. */

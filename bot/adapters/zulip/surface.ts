@@ -1,8 +1,10 @@
 /**
  * What the bot does on Zulip, for the dispatcher and outside a reply: send a reply to the same channel
  * topic or direct message (rendered as one message within Zulip's limit, a file uploaded and linked when
- * the reply has one or does not fit), edit it, delete it, react to a message, and download an upload
- * under a size cap. Every failure of the API is thrown as an Error, as the capabilities expect.
+ * the reply has one or does not fit), edit it (within the organisation's edit limit; past it, or with
+ * editing turned off, the new text goes out as a new message that later edits go to), delete it, react
+ * to a message, and download an upload under a size cap. Every failure of the API is thrown as an
+ * Error, as the capabilities expect.
  * Zulip has no idempotency key: a keyed send (a job's result) carries an invisible marker made from its
  * key, and a retry after a restart looks for it among the bot's newest messages before posting again.
  */
@@ -21,8 +23,9 @@ import type {
 import type { ConversationRef } from '../../chat/message.ts';
 import type { RichMessage } from '../../chat/rich-message.ts';
 import type { DispatchSurface } from '../../dispatch/dispatcher.ts';
-import type { ZulipClient, ZulipMessage } from './client.ts';
+import { BAD_REQUEST, type ZulipClient, type ZulipMessage } from './client.ts';
 import { conversationOf, directRecipients, type ZulipSelf } from './intake.ts';
+import type { KnownMessages } from './memory.ts';
 import { renderZulip } from './render.ts';
 
 export type ZulipChat = MessageSender & MessageEditor & MessageRemover & ReactionSender & AttachmentFetcher;
@@ -71,10 +74,35 @@ export interface ZulipSurfaceOptions {
   self: ZulipSelf;
   /** The bot's email: a narrow to its own messages. */
   email: string;
+  /** The messages seen (the bot's own, with the time they were sent) and the replacements of uneditable ones. */
+  messages: KnownMessages;
 }
 
 export function createZulipSurface(options: ZulipSurfaceOptions): ZulipChat {
-  const { client, self, email } = options;
+  const { client, self, email, messages } = options;
+
+  /** Whether the organisation still lets the bot edit this message, as far as the bot knows. */
+  function editable(messageId: number): boolean {
+    const policy = client.editPolicy;
+    if (policy && !policy.allowed) return false;
+    const sentAt = messages.peek(messageId)?.message.timestamp;
+    if (!policy?.limitSeconds || sentAt === undefined) return true;
+    return Date.now() / 1000 - sentAt < policy.limitSeconds;
+  }
+
+  /**
+   * Edits the message; false when Zulip no longer lets the bot (too late, or editing turned off since the
+   * bot last registered): an edit refused with BAD_REQUEST of a message that is still there.
+   */
+  async function tryEdit(messageId: number, content: string): Promise<boolean> {
+    if (!editable(messageId)) return false;
+    const edited = await client.editMessage(messageId, content);
+    if (edited.ok) return true;
+    const code = (edited.failure.detail as { code?: string } | undefined)?.code;
+    const refused = code === BAD_REQUEST && unwrap(await client.message(messageId)) !== null;
+    if (!refused) unwrap(edited); // throws: an outage, or a message deleted meanwhile
+    return false;
+  }
 
   /** The bot's message carrying `marker` among its newest ones in the conversation, if any. */
   async function alreadySent(to: ConversationRef, marker: string): Promise<number | null> {
@@ -119,11 +147,16 @@ export function createZulipSurface(options: ZulipSurfaceOptions): ZulipChat {
       const messageId = earlier ?? (await post(to, `${await contentOf(message)}${marker && `\n${marker}`}`));
       return { conversation: to, messageId: String(messageId) };
     },
+    /** An edit, or past the organisation's edit limit a new message that later edits of `ref` go to. */
     async edit(ref, message) {
-      unwrap(await client.editMessage(Number(ref.messageId), await contentOf(message)));
+      const original = Number(ref.messageId);
+      const content = await contentOf(message);
+      if (await tryEdit(messages.current(original), content)) return;
+      messages.replaced(original, await post(ref.conversation, content));
     },
     async remove(ref) {
-      unwrap(await client.deleteMessage(Number(ref.messageId)));
+      const original = Number(ref.messageId);
+      for (const id of [original, ...messages.replacements(original)]) unwrap(await client.deleteMessage(id));
     },
     async react(to, reaction) {
       unwrap(await client.addReaction(Number(to.messageId), emojiName(reaction)));

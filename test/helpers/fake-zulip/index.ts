@@ -43,7 +43,18 @@ export interface FakeZulipOptions {
   heartbeatMs?: number;
   /** Register's `event_queue_longpoll_timeout_seconds`: how long a client should let a poll run. */
   longpollTimeoutSeconds?: number;
+  /** The organisation's message editing settings (Zulip's defaults: allowed, 600 seconds). */
+  editing?: FakeEditing;
 }
+
+export interface FakeEditing {
+  allowed: boolean;
+  /** null: no limit. */
+  limitSeconds: number | null;
+}
+
+/** Zulip lets an edit through this long past the limit (the server's edit_limit_buffer). */
+const EDIT_LIMIT_BUFFER_S = 20;
 
 const REALM_ID = 2;
 
@@ -60,12 +71,14 @@ export class FakeZulip {
   /** Open long polls, cut by a restart as the real server's going away would. */
   readonly #openPolls = new Set<ServerResponse>();
   #rateLimitNext: number | null = null;
+  #editing: FakeEditing;
   #resetConnectionNext = false;
   readonly requests: RecordedRequest[] = [];
   siteUrl = '';
 
   constructor(options: FakeZulipOptions) {
     this.#options = options;
+    this.#editing = options.editing ?? { allowed: true, limitSeconds: 600 };
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error) => {
         response.destroy(error);
@@ -90,6 +103,11 @@ export class FakeZulip {
     this.#queues = new Map();
     for (const poll of this.#openPolls) poll.destroy();
     this.#openPolls.clear();
+  }
+
+  /** An administrator changes the editing settings (queues registered before are not told). */
+  setEditing(editing: FakeEditing): void {
+    this.#editing = editing;
   }
 
   /** The next API request is refused with 429 RATE_LIMIT_HIT and this Retry-After (seconds). */
@@ -369,7 +387,18 @@ export class FakeZulip {
     if (messageRoute[1] !== 'messages' || !this.#messages.has(messageId)) {
       return reply(400, { code: 'BAD_REQUEST', msg: 'Invalid message(s)', result: 'error' });
     }
+    if (request.method === 'GET' && messageRoute.length === 3) {
+      const message = this.#messages.get(messageId)!;
+      return reply(200, {
+        result: 'success',
+        msg: '',
+        message: { ...message, flags: ['read'] },
+        raw_content: message.content,
+      });
+    }
     if (request.method === 'PATCH' && messageRoute.length === 3) {
+      const refusal = this.#editRefusal(this.#messages.get(messageId)!);
+      if (refusal) return reply(400, { code: 'BAD_REQUEST', msg: refusal, result: 'error' });
       this.#edit(this.#options.bot.user_id, messageId, form.get('content') ?? '');
       return reply(200, { result: 'success', msg: '', detached_uploads: [] });
     }
@@ -419,11 +448,25 @@ export class FakeZulip {
     };
   }
 
+  /** Why the bot may not edit `message`'s content now (Zulip's messages for it); null: it may. */
+  #editRefusal(message: Json): string | null {
+    if (message.sender_id !== this.#options.bot.user_id)
+      return "You don't have permission to edit this message";
+    if (!this.#editing.allowed) return 'Your organization has turned off message editing';
+    const { limitSeconds } = this.#editing;
+    const age = Date.now() / 1000 - (message.timestamp as number);
+    if (limitSeconds !== null && age > limitSeconds + EDIT_LIMIT_BUFFER_S)
+      return 'The time limit for editing this message has passed';
+    return null;
+  }
+
   #register(form: URLSearchParams): Json {
     const id = `fake-queue-${++this.#queueCount}`;
     const eventTypes: string[] = JSON.parse(form.get('event_types') ?? '[]');
+    // The initial state is of fetch_event_types, event_types when absent.
+    const fetched: string[] = JSON.parse(form.get('fetch_event_types') ?? form.get('event_types') ?? '[]');
     this.#queues.set(id, { id, eventTypes, events: [], nextEventId: 0, waiting: null });
-    // The documented response's fields for a queue (the rest of the initial state is not asked for).
+    // The documented response's fields for a queue, and of the `realm` state only its editing settings.
     return {
       result: 'success',
       msg: '',
@@ -433,6 +476,12 @@ export class FakeZulip {
       zulip_version: '10.0',
       zulip_feature_level: 300,
       zulip_merge_base: '10.0',
+      ...(fetched.includes('realm')
+        ? {
+            realm_allow_message_editing: this.#editing.allowed,
+            realm_message_content_edit_limit_seconds: this.#editing.limitSeconds,
+          }
+        : {}),
     };
   }
 

@@ -1,0 +1,68 @@
+/**
+ * What the Zulip adapter remembers between events. Edits, deletions and reactions name only a message id,
+ * so the messages seen are remembered (whose, where, when), bounded by lru-cache; one not remembered (from
+ * before a restart, or long ago) is fetched by id. And the bot's messages that could no longer be edited,
+ * each with the message that took its place, so that later edits go to the newest.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Result } from '../../../config/result.ts';
+import type { ZulipClient, ZulipMessage } from './client.ts';
+
+/** Messages remembered: enough for the edits, deletions and reactions of the last hours. */
+const MEMORY_LIMIT = 5000;
+
+export interface KnownMessage {
+  message: ZulipMessage;
+  /** The bot's flags on it ("mentioned"). */
+  flags: string[];
+}
+
+export class KnownMessages {
+  readonly #client: Pick<ZulipClient, 'message'>;
+  readonly #messages = new LRUCache<number, KnownMessage>({ max: MEMORY_LIMIT });
+  readonly #replacements = new LRUCache<number, number[]>({ max: MEMORY_LIMIT });
+
+  constructor(client: Pick<ZulipClient, 'message'>) {
+    this.#client = client;
+  }
+
+  remember(message: ZulipMessage, flags: readonly string[]): void {
+    this.#messages.set(message.id, { message, flags: [...flags] });
+  }
+
+  forget(messageId: number): void {
+    this.#messages.delete(messageId);
+  }
+
+  /** The message if remembered; no request. */
+  peek(messageId: number): KnownMessage | undefined {
+    return this.#messages.get(messageId);
+  }
+
+  /** The message, remembered or fetched (GET /messages/{id}); null when Zulip has none the bot may see. */
+  async find(messageId: number): Promise<Result<KnownMessage | null>> {
+    const known = this.#messages.get(messageId);
+    if (known) return { ok: true, value: known };
+    const fetched = await this.#client.message(messageId);
+    if (!fetched.ok) return fetched;
+    if (!fetched.value) return { ok: true, value: null };
+    const { flags = [], ...message } = fetched.value;
+    this.remember(message, flags);
+    return { ok: true, value: { message, flags } };
+  }
+
+  /** The bot's message `messageId` stands for now: itself, or the newest that took its place. */
+  current(messageId: number): number {
+    return this.#replacements.get(messageId)?.at(-1) ?? messageId;
+  }
+
+  /** The messages that took the place of `messageId`, oldest first. */
+  replacements(messageId: number): number[] {
+    return this.#replacements.get(messageId) ?? [];
+  }
+
+  /** `replacement` took the place of `messageId` (of the newest that had replaced it). */
+  replaced(messageId: number, replacement: number): void {
+    this.#replacements.set(messageId, [...this.replacements(messageId), replacement]);
+  }
+}
