@@ -198,6 +198,23 @@ test('a job result sent again after a restart is not posted twice in the topic',
   );
 });
 
+test('an answer whose response was lost is posted once: the retry finds it by its invisible marker', async () => {
+  const topic = { stream: rust.stream, topic: 'lost response' };
+  fake.loseResponseTo('POST', '/api/v1/messages');
+  fake.say(alice, '!ask which bindgen does 6.1 need?', topic);
+  const [answer] = await answerIn(topic);
+  assert.match(String(answer!.content), /0\.56\.0[\s\S]*\n[\u200b-\u200d\u2060]{32}$/);
+  // Recorded as the answer: the retry learnt its id, so 👍 on it counts.
+  await eventually(() => ledger.answer(`zulip:${answer!.id}`).then((found) => found ?? undefined));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 1, 'posted once');
+  const marker = String(answer!.content).slice(-32);
+  const sends = fake.requests.filter(
+    (request) => request.path === '/api/v1/messages' && request.form.get('content')?.endsWith(marker),
+  );
+  assert.equal(sends.length, 1, 'sent once: the retry found it instead of sending it again');
+});
+
 test('user text is shown as typed: no mention notifies, no Markdown formats, inline code stays code', () => {
   const { content } = renderZulip(
     textMessage('You wrote @**all** and **bold** [x](http://evil) $$x$$ ~~gone~~ <time:1> in `@**code**`', [
@@ -243,7 +260,11 @@ test('edits stay within the organisation’s edit limit: past it, or once editin
     const progress = await surface.send(to, textMessage('[job abcde] queued'));
     // What the bot's own message event does: the message and its time are remembered.
     assert.ok((await messages.find(Number(progress.messageId))).ok);
-    const contents = () => strict.messagesIn(topic.stream, topic.topic).map((message) => message.content);
+    // Without the invisible marker a new message ends with (an edit drops it).
+    const contents = () =>
+      strict
+        .messagesIn(topic.stream, topic.topic)
+        .map((message) => String(message.content).replace(/\n[\u200b-\u200d\u2060]{32}$/, ''));
 
     await surface.edit(progress, textMessage('[job abcde] building'));
     assert.deepEqual(contents(), ['\\[job abcde\\] building'], 'edited in place within the limit');

@@ -122,6 +122,12 @@ const failure = (logText: string, detail?: unknown): { ok: false; failure: Failu
   failure: { userText: 'Zulip did not answer as expected; please try again in a moment.', logText, detail },
 });
 
+/** A request that got no response: the server may or may not have acted on it. */
+class NoResponse extends Error {}
+
+/** Whether `failure` is of a request that got no response (a POST may have taken effect). */
+export const unanswered = (failure: Failure): boolean => failure.detail instanceof NoResponse;
+
 /** The credentials in a zuliprc file's [api] section (email, key, site), as Zulip's own tools write it. */
 export function parseZuliprc(text: string): Result<ZulipCredentials> {
   const api = new Map<string, string>();
@@ -558,7 +564,10 @@ export class ZulipClient {
       const retryAfterMs = Number.isFinite(retryAfter) ? retryAfter * 1000 : null;
       return { ok: true, value: { status: response.status, json, retryAfterMs } };
     } catch (error) {
-      return failure(`Zulip ${method} ${path.split('?')[0]}: no response`, error);
+      return failure(
+        `Zulip ${method} ${path.split('?')[0]}: no response`,
+        new NoResponse('the connection failed before a response', { cause: error }),
+      );
     }
   }
 

@@ -5,10 +5,12 @@
  * editing turned off, the new text goes out as a new message that later edits go to), delete it, react
  * to a message, and download an upload under a size cap. Every failure of the API is thrown as an
  * Error, as the capabilities expect.
- * Zulip has no idempotency key: a keyed send (a job's result) carries an invisible marker made from its
- * key, and a retry after a restart looks for it among the bot's newest messages before posting again.
+ * Zulip has no idempotency key: every message ends with an invisible marker made from a key (a keyed
+ * send's, as a job's result; a random one otherwise), and a send is looked for by it among the bot's
+ * newest messages before posting again: a keyed one after a restart, any one after a lost response.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as pause } from 'node:timers/promises';
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
 import type {
@@ -23,7 +25,7 @@ import type {
 import type { ConversationRef } from '../../chat/message.ts';
 import type { RichMessage } from '../../chat/rich-message.ts';
 import type { DispatchSurface } from '../../dispatch/dispatcher.ts';
-import { BAD_REQUEST, type ZulipClient, type ZulipMessage } from './client.ts';
+import { BAD_REQUEST, unanswered, type ZulipClient, type ZulipMessage } from './client.ts';
 import { conversationOf, directRecipients, type ZulipSelf } from './intake.ts';
 import type { KnownMessages } from './memory.ts';
 import { renderZulip } from './render.ts';
@@ -53,8 +55,10 @@ function unwrap<T>(result: Result<T>): T {
   return result.value;
 }
 
-/** How many of the bot's newest messages a keyed send looks through for one it sent before a restart. */
+/** How many of the bot's newest messages a send looks through for one it sent already. */
 const LOOKBACK_MESSAGES = 100;
+/** Tries of a send whose responses are lost (a connection reset after Zulip took the message, or not). */
+const SEND_ATTEMPTS = 3;
 /** Four zero-width characters: two bits each, so a marker is invisible (on a line of its own after the reply). */
 const MARKER_ALPHABET = ['\u200b', '\u200c', '\u200d', '\u2060'];
 
@@ -131,20 +135,31 @@ export function createZulipSurface(options: ZulipSurfaceOptions): ZulipChat {
     return [content, ...links].join('\n');
   }
 
-  async function post(to: ConversationRef, content: string): Promise<number> {
+  /**
+   * Posts `content` ending with the marker of `key`. A send that got no response may have been taken:
+   * before it is tried again, the message is looked for by its marker, so it is posted once.
+   */
+  async function post(to: ConversationRef, content: string, key: string): Promise<number> {
+    const marker = idempotencyMarker(key);
     const recipients = directRecipients(to);
-    const sent = recipients
-      ? await client.sendDirectMessage(recipients, content)
-      : await client.sendStreamMessage(to.roomId, to.threadId ?? '', content);
-    return unwrap(sent).id;
+    for (let attempt = 1; ; attempt++) {
+      const sent = recipients
+        ? await client.sendDirectMessage(recipients, `${content}\n${marker}`)
+        : await client.sendStreamMessage(to.roomId, to.threadId ?? '', `${content}\n${marker}`);
+      if (sent.ok) return sent.value.id;
+      if (!unanswered(sent.failure) || attempt === SEND_ATTEMPTS) unwrap(sent);
+      await pause(250 * attempt);
+      const taken = await alreadySent(to, marker);
+      if (taken !== null) return taken;
+    }
   }
 
   return {
+    /** A keyed send (a job's result) is first looked for: a restart may have come after it was posted. */
     async send(to, message, sendOptions: SendOptions = {}): Promise<MessageRef> {
       const key = sendOptions.idempotencyKey;
-      const marker = key ? idempotencyMarker(key) : '';
-      const earlier = key ? await alreadySent(to, marker) : null;
-      const messageId = earlier ?? (await post(to, `${await contentOf(message)}${marker && `\n${marker}`}`));
+      const earlier = key ? await alreadySent(to, idempotencyMarker(key)) : null;
+      const messageId = earlier ?? (await post(to, await contentOf(message), key ?? randomUUID()));
       return { conversation: to, messageId: String(messageId) };
     },
     /** An edit, or past the organisation's edit limit a new message that later edits of `ref` go to. */
@@ -152,7 +167,7 @@ export function createZulipSurface(options: ZulipSurfaceOptions): ZulipChat {
       const original = Number(ref.messageId);
       const content = await contentOf(message);
       if (await tryEdit(messages.current(original), content)) return;
-      messages.replaced(original, await post(ref.conversation, content));
+      messages.replaced(original, await post(ref.conversation, content, randomUUID()));
     },
     async remove(ref) {
       const original = Number(ref.messageId);

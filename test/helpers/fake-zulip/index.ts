@@ -3,8 +3,8 @@
  * (zerver/openapi/zulip.yaml): POST /register, GET /events (last_event_id acknowledges, a heartbeat
  * when nothing happens), POST/PATCH/DELETE /messages, GET /messages after an anchor, reactions,
  * POST /user_uploads and the authenticated download of /user_uploads/…, errors with `code`
- * (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT with Retry-After and the X-RateLimit headers), and a restart that
- * loses every event queue.
+ * (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT with Retry-After and the X-RateLimit headers), a response lost
+ * after the request took effect, and a restart that loses every event queue.
  * Tests act as users (say, react) and assert on what the client sent: every request is recorded.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -73,6 +73,8 @@ export class FakeZulip {
   #rateLimitNext: number | null = null;
   #editing: FakeEditing;
   #resetConnectionNext = false;
+  /** The next request of this method and path is carried out, then its connection cut unanswered. */
+  #loseResponseTo: { method: string; path: string } | null = null;
   readonly requests: RecordedRequest[] = [];
   siteUrl = '';
 
@@ -113,6 +115,11 @@ export class FakeZulip {
   /** The next API request is refused with 429 RATE_LIMIT_HIT and this Retry-After (seconds). */
   rateLimitNext(retryAfterSeconds: number): void {
     this.#rateLimitNext = retryAfterSeconds;
+  }
+
+  /** The next `method` request to `path` (/api/v1/…) is carried out, but its response is lost. */
+  loseResponseTo(method: string, path: string): void {
+    this.#loseResponseTo = { method, path };
   }
 
   /** The next API request's connection is reset before any response. */
@@ -293,8 +300,12 @@ export class FakeZulip {
       response.destroy();
       return;
     }
+    const lose = this.#loseResponseTo;
+    const lost = lose?.method === record.method && lose.path === record.path;
+    if (lost) this.#loseResponseTo = null;
     const reply = (status: number, json: Json, headers: Record<string, string> = {}) => {
       record.status = status;
+      if (lost) return void response.destroy();
       response.writeHead(status, { 'content-type': 'application/json', ...headers });
       response.end(JSON.stringify(json));
     };
