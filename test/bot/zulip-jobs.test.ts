@@ -7,25 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
-import { startZulipBot, type ZulipBot } from '../../bot/adapters/zulip/bot.ts';
-import { RedisChatLedger } from '../../bot/dispatch/chat-ledger.ts';
-import { createDispatcher } from '../../bot/dispatch/dispatcher.ts';
-import { createRouter } from '../../bot/dispatch/router.ts';
-import type { JobQueue, QueueLocation } from '../../jobs/queue/queue.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
 import { eventually } from '../helpers/fake-discord/bot.ts';
-import { FakeZulip } from '../helpers/fake-zulip/index.ts';
-import {
-  GOOD_MODULE,
-  log,
-  openQueue,
-  privateRedis,
-  startWorker,
-  testConfig,
-  uniqueLocation,
-} from '../helpers/jobs.ts';
-import { preparedTree } from '../helpers/prepared-tree.ts';
+import { botUser, startZulipWithJobs, topicOf, type ZulipWithJobs } from '../helpers/fake-zulip/bot.ts';
+import { GOOD_MODULE } from '../helpers/jobs.ts';
 
 const knowledge: KnowledgeService = {
   ask: async () => {
@@ -34,101 +19,52 @@ const knowledge: KnowledgeService = {
   faq: () => [],
   kernelVersions: () => ['6.1.192'],
 };
-const config = testConfig({ perUserConcurrent: 10, maxSourceKb: 8 });
-const botUser = { user_id: 5, email: 'jobs-bot@zulip.test', full_name: 'Onboard', apiKey: 'k3y' };
 const alice = { user_id: 9, email: 'alice@zulip.test', full_name: 'Alice' };
 const bob = { user_id: 12, email: 'bob@zulip.test', full_name: 'Bob' };
 const admin = { user_id: 30, email: 'admin@zulip.test', full_name: 'Admin' };
 const channel = 'rust-for-linux';
 
-let redis: Awaited<ReturnType<typeof privateRedis>>;
-let location: QueueLocation;
-let queue: JobQueue;
-let ledgerRedis: Redis;
-let fake: FakeZulip;
-let bot: ZulipBot;
-let stopWorker: () => Promise<void>;
+let env: ZulipWithJobs;
 
 before(async () => {
-  await preparedTree();
-  redis = await privateRedis();
-  location = uniqueLocation(redis.url);
-  const worker = await startWorker(location, config);
-  stopWorker = () => worker.stop(0);
-  queue = await openQueue(location, config);
-  ledgerRedis = new Redis(redis.url);
-  fake = await new FakeZulip({ bot: botUser, heartbeatMs: 5000 }).start();
-  const router = createRouter({
+  // Bob's Zulip id is 12: a Discord admin of that id is not him.
+  env = await startZulipWithJobs({
     knowledge,
-    // Bob's Zulip id is 12: a Discord admin of that id is not him.
-    chat: { commandPrefix: '!', botName: 'rfl-onboard', admins: [`zulip:${admin.user_id}`, '12'] },
-    log,
-    jobs: { queue, limits: config.jobs },
-  });
-  const dispatcher = createDispatcher({
-    router,
-    ledger: new RedisChatLedger(ledgerRedis, `rfltest:zulip-jobs:${process.pid}`),
-    platform: 'zulip',
-    userMessagesPerMinute: 100,
-    editWindowMs: 300_000,
-    log,
-    jobs: queue,
-  });
-  const started = await startZulipBot({
-    credentials: { site: fake.siteUrl, email: botUser.email, apiKey: botUser.apiKey },
     channels: [channel],
-    dispatcher,
-    log,
-    clientOptions: { backoffBaseMs: 20, backoffMaxMs: 100 },
+    admins: [`zulip:${admin.user_id}`, '12'],
   });
-  assert.ok(started.ok);
-  bot = started.value;
-  await eventually(async () => bot.isConnected() || undefined);
 });
+after(() => env?.stop());
 
-after(async () => {
-  await bot?.stop();
-  await fake?.stop();
-  await queue?.close();
-  ledgerRedis?.disconnect();
-  await stopWorker?.();
-  await redis?.stop();
-});
-
-const fromBot = (topic: string) =>
-  fake.messagesIn(channel, topic).filter((message) => message.sender_id === botUser.user_id);
+const fromBot = (topic: string) => topicOf(env.fake, channel, topic).fromBot();
+const botMessages = (topic: string, count: number, timeoutMs?: number) =>
+  topicOf(env.fake, channel, topic).replies(count, timeoutMs);
+const resultIn = (topic: string) => topicOf(env.fake, channel, topic).result();
 const contentOf = (message: Record<string, unknown> | undefined) => String(message?.content ?? '');
 
-/** The bot's messages in `topic` once there are `count`. */
-const botMessages = (topic: string, count: number, timeoutMs = 10_000) =>
-  eventually(async () => {
-    const found = fromBot(topic);
-    return found.length >= count ? found : undefined;
-  }, timeoutMs);
-
-/** The job's result in `topic`: the bot's message starting with ✅ or ❌. */
-const resultIn = (topic: string) =>
-  eventually(async () => fromBot(topic).find((message) => /^[✅❌]/u.test(contentOf(message))), 180_000);
-
 const upload = (name: string, data: string | Uint8Array) =>
-  `[${name}](${fake.storeUpload(name, Buffer.from(data))})`;
+  `[${name}](${env.fake.storeUpload(name, Buffer.from(data))})`;
 
 test('!build with an uploaded .rs: one progress message edited to done, then the result in the topic', async () => {
   const topic = 'my first module';
   const source = GOOD_MODULE.replace('Hello from Rust', 'Hello from Zulip');
   const link = upload('hello.rs', source);
-  fake.say(alice, `!build\n${link}`, { stream: channel, topic });
+  env.fake.say(alice, `!build\n${link}`, { stream: channel, topic });
   const [progress] = await botMessages(topic, 1, 60_000);
   assert.match(contentOf(progress), /^\\\[job \w{5}\\\] (queued|building)/);
   const result = await resultIn(topic);
   assert.match(contentOf(result), /^✅ built hello\.ko — Linux 6\.1\.\d+, rustc 1\.63/);
-  await eventually(async () => /done in/.test(contentOf(fake.message(Number(progress!.id)))) || undefined);
+  await eventually(
+    async () => /done in/.test(contentOf(env.fake.message(Number(progress!.id)))) || undefined,
+  );
   assert.deepEqual(
     fromBot(topic).map((message) => message.id),
     [progress!.id, result!.id],
     'one progress message, edited, then the result',
   );
-  const download = fake.requests.find((request) => request.path === link.slice(link.indexOf('(') + 1, -1));
+  const download = env.fake.requests.find(
+    (request) => request.path === link.slice(link.indexOf('(') + 1, -1),
+  );
   assert.equal(download?.status, 200, 'the upload was fetched from the bot’s own server');
 });
 
@@ -136,7 +72,7 @@ test('!log comes as an uploaded file to the job’s owner and a Zulip admin; any
   const topic = 'noisy module';
   const unused = Array.from({ length: 20 }, (_, n) => `let unused_${n} = ${n};`).join('\n        ');
   const noisy = GOOD_MODULE.replace('pr_info!("Hello', `${unused}\n        pr_info!("Hello`);
-  fake.say(alice, `!build\n\`\`\`rust\n${noisy}\n\`\`\``, { stream: channel, topic });
+  env.fake.say(alice, `!build\n\`\`\`rust\n${noisy}\n\`\`\``, { stream: channel, topic });
   const [progress] = await botMessages(topic, 1, 60_000);
   const jobId = /job (\w{5})/.exec(contentOf(progress))?.[1];
   assert.ok(jobId);
@@ -147,7 +83,7 @@ test('!log comes as an uploaded file to the job’s owner and a Zulip admin; any
     [admin, 'the admin reads'],
     [bob, 'bob asks'],
   ] as const) {
-    fake.say(reader, `!log ${jobId}`, { stream: channel, topic: where });
+    env.fake.say(reader, `!log ${jobId}`, { stream: channel, topic: where });
   }
   const [own] = await botMessages('alice reads', 1);
   const [admins] = await botMessages('the admin reads', 1);
@@ -160,7 +96,7 @@ test('!log comes as an uploaded file to the job’s owner and a Zulip admin; any
     const file = new RegExp(`\\[job-${jobId}\\.log\\]\\((/user_uploads/[^)]+)\\)`).exec(contentOf(reply));
     assert.ok(file, contentOf(reply));
     const text = await (
-      await fetch(new URL(file[1]!, fake.siteUrl), {
+      await fetch(new URL(file[1]!, env.fake.siteUrl), {
         headers: {
           authorization: `Basic ${Buffer.from(`${botUser.email}:${botUser.apiKey}`).toString('base64')}`,
         },
@@ -173,15 +109,15 @@ test('!log comes as an uploaded file to the job’s owner and a Zulip admin; any
 test('!check-config with an uploaded .config reads the file, not its link', async () => {
   const topic = 'config check';
   const link = upload('.config', 'CONFIG_MODULES=y\nCONFIG_MODVERSIONS=y\nCONFIG_RUST=y\n');
-  fake.say(alice, `!check-config --kernel 6.1 ${link}`, { stream: channel, topic });
+  env.fake.say(alice, `!check-config --kernel 6.1 ${link}`, { stream: channel, topic });
   const result = await resultIn(topic);
   assert.match(contentOf(result), /^❌ .* — Linux 6\.1\.\d+/);
   assert.match(contentOf(result), /MODVERSIONS \\\[=y\\\]/);
 });
 
 test('an oversized or binary upload, or a link to another server, gets a friendly refusal and no job', async () => {
-  const submitted = await queue.depth();
-  const start = fake.requests.length;
+  const submitted = await env.queue.depth();
+  const start = env.fake.requests.length;
   const cases: [string, string, RegExp][] = [
     ['too big', `!build ${upload('big.rs', 'x'.repeat(9 * 1024))}`, /larger than 8 KiB/],
     [
@@ -200,12 +136,12 @@ test('an oversized or binary upload, or a link to another server, gets a friendl
       /only read files uploaded to this Zulip/,
     ],
   ];
-  for (const [topic, text] of cases) fake.say(alice, text, { stream: channel, topic });
+  for (const [topic, text] of cases) env.fake.say(alice, text, { stream: channel, topic });
   for (const [topic, , expected] of cases) {
     const [reply] = await botMessages(topic, 1);
     assert.match(contentOf(reply), expected, topic);
   }
-  const fetched = fake.requests.slice(start).filter((request) => request.method === 'GET');
+  const fetched = env.fake.requests.slice(start).filter((request) => request.method === 'GET');
   assert.ok(!fetched.some((request) => request.path === '/api/v1/users/me'), 'nothing but uploads fetched');
-  assert.deepEqual(await queue.depth(), submitted, 'no job for any of them');
+  assert.deepEqual(await env.queue.depth(), submitted, 'no job for any of them');
 });
