@@ -86,7 +86,7 @@ test('a message a newcomer posts in a topic reaches the bot as a message event',
   });
 });
 
-test('the bot answers in a topic and in a direct message, then edits, reacts to and deletes its answer', async () => {
+test('the bot answers in a topic and in a direct message, then edits, reacts to (once, however often asked) and deletes its answer', async () => {
   await withZulip(async (fake, client) => {
     const inTopic = await client.sendStreamMessage('newcomers', 'build', 'Run `make LLVM=1 rustavailable`.');
     assert.ok(inTopic.ok);
@@ -104,6 +104,8 @@ test('the bot answers in a topic and in a direct message, then edits, reacts to 
     assert.ok((await client.addReaction(inTopic.value.id, 'octopus')).ok);
     const reaction = fake.requests.find((request) => request.path.endsWith('/reactions'));
     assert.equal(reaction?.form.get('emoji_name'), 'octopus');
+    const twice = await client.addReaction(inTopic.value.id, 'octopus');
+    assert.ok(twice.ok, 'a reaction made before (REACTION_ALREADY_EXISTS) is no failure');
 
     assert.ok((await client.deleteMessage(inTopic.value.id)).ok);
     assert.equal(fake.message(inTopic.value.id), undefined);

@@ -104,6 +104,8 @@ const BAD_EVENT_QUEUE_ID = 'BAD_EVENT_QUEUE_ID';
 /** Zulip's catch-all code: a message that is not there, an edit refused (too late, editing off). */
 export const BAD_REQUEST = 'BAD_REQUEST';
 const RATE_LIMIT_HIT = 'RATE_LIMIT_HIT';
+/** Since Zulip 8 (feature level 193); BAD_REQUEST before. */
+const REACTION_ALREADY_EXISTS = 'REACTION_ALREADY_EXISTS';
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -439,10 +441,11 @@ export class ZulipClient {
     return this.#done(await this.#call('DELETE', `/messages/${messageId}`));
   }
 
+  /** A reaction the bot already made (a retry) is no failure. */
   async addReaction(messageId: number, emojiName: string): Promise<Result<void>> {
-    return this.#done(
-      await this.#call('POST', `/messages/${messageId}/reactions`, { emoji_name: emojiName }),
-    );
+    const added = await this.#call('POST', `/messages/${messageId}/reactions`, { emoji_name: emojiName });
+    const code = !added.ok && (added.failure.detail as { code?: string } | undefined)?.code;
+    return code === REACTION_ALREADY_EXISTS ? { ok: true, value: undefined } : this.#done(added);
   }
 
   /** POST /user_uploads: the uploaded file's path on the server (/user_uploads/…), for a message link. */

@@ -1,11 +1,17 @@
 /**
- * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples
- * (zerver/openapi/zulip.yaml): POST /register, GET /events (last_event_id acknowledges, a heartbeat
- * when nothing happens), POST/PATCH/DELETE /messages, GET /messages after an anchor, reactions,
+ * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples: POST
+ * /register (a queue, and of the `realm` state its editing settings), GET /events (last_event_id
+ * acknowledges, a heartbeat when nothing happens), POST /messages, GET /messages around an anchor,
+ * GET/PATCH/DELETE /messages/{id} (edits refused as the organisation's settings say), reactions,
  * POST /user_uploads and the authenticated download of /user_uploads/…, errors with `code`
- * (BAD_EVENT_QUEUE_ID, RATE_LIMIT_HIT with Retry-After and the X-RateLimit headers), a response lost
- * after the request took effect, and a restart that loses every event queue.
- * Tests act as users (say, react) and assert on what the client sent: every request is recorded.
+ * (BAD_EVENT_QUEUE_ID, BAD_REQUEST, REACTION_ALREADY_EXISTS, RATE_LIMIT_HIT with Retry-After and the
+ * X-RateLimit headers), a response lost after the request took effect, and a restart that loses
+ * every event queue. Tests act as users (say, react) and assert on what the client sent: every
+ * request is recorded.
+ *
+ * Checked against zerver/openapi/zulip.yaml of zulip/zulip at 0002748a98b5 (Zulip 11.0-dev, feature
+ * level 378): the fields and examples of those responses and of the message, update_message,
+ * delete_message, reaction and heartbeat events, and the error schemas.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +63,16 @@ export interface FakeEditing {
 const EDIT_LIMIT_BUFFER_S = 20;
 
 const REALM_ID = 2;
+
+/** Unicode code points of the emoji names tests react with (others get the spec's example, 🐙). */
+const EMOJI_CODES: Record<string, string> = {
+  '+1': '1f44d',
+  thumbs_up: '1f44d',
+  '-1': '1f44e',
+  thumbs_down: '1f44e',
+  check: '2705',
+  eyes: '1f440',
+};
 
 export class FakeZulip {
   readonly #options: FakeZulipOptions;
@@ -237,6 +253,7 @@ export class FakeZulip {
   #edit(userId: number, messageId: number, content: string) {
     const message = this.#messages.get(messageId);
     if (!message) return;
+    const original = message.content as string;
     message.content = content;
     this.#publish({
       type: 'update_message',
@@ -246,6 +263,12 @@ export class FakeZulip {
       message_ids: [messageId],
       flags: [],
       rendering_only: false,
+      // A channel message's edit names its channel (since feature level 112).
+      ...(message.type === 'stream'
+        ? { stream_id: message.stream_id, stream_name: message.display_recipient }
+        : {}),
+      orig_content: original,
+      orig_rendered_content: `<p>${original}</p>`,
       content,
       rendered_content: `<p>${content}</p>`,
       is_me_message: false,
@@ -264,16 +287,28 @@ export class FakeZulip {
     });
   }
 
-  #reaction(user: FakeZulipUser, messageId: number, emojiName: string) {
+  /** A reaction added; false when the user had already reacted so (REACTION_ALREADY_EXISTS). */
+  #reaction(user: FakeZulipUser, messageId: number, emojiName: string): boolean {
+    const reactions = (this.#messages.get(messageId)?.reactions ?? []) as Json[];
+    if (reactions.some((reaction) => reaction.user_id === user.user_id && reaction.emoji_name === emojiName))
+      return false;
+    const emoji = {
+      emoji_name: emojiName,
+      emoji_code: EMOJI_CODES[emojiName] ?? '1f419',
+      reaction_type: 'unicode_emoji',
+    };
+    reactions.push({ ...emoji, user_id: user.user_id });
+    const { user_id, email, full_name } = user;
     this.#publish({
       type: 'reaction',
       op: 'add',
-      user_id: user.user_id,
+      user_id,
+      // Deprecated, yet still in the documented example.
+      user: { user_id, email, full_name },
       message_id: messageId,
-      emoji_name: emojiName,
-      emoji_code: '1f419',
-      reaction_type: 'unicode_emoji',
+      ...emoji,
     });
+    return true;
   }
 
   #publish(event: Json) {
@@ -348,8 +383,10 @@ export class FakeZulip {
         headers: { 'content-type': contentType },
         body,
       }).formData();
-      const file = form.get('file');
-      if (path !== '/user_uploads' || !(file instanceof File)) {
+      // Zulip takes the one file whatever its field's name.
+      const files = [...form.values()].filter((value) => value instanceof File);
+      const file = files[0];
+      if (path !== '/user_uploads' || files.length !== 1 || !(file instanceof File)) {
         return reply(400, { code: 'BAD_REQUEST', msg: 'You must specify a file to upload', result: 'error' });
       }
       const uploadPath = this.storeUpload(file.name, Buffer.from(await file.arrayBuffer()), file.type);
@@ -384,7 +421,8 @@ export class FakeZulip {
           stream: this.#streamName(form.get('to') ?? ''),
           topic: form.get('topic') ?? '',
         });
-        return reply(200, { id, msg: '', result: 'success', automatic_new_visibility_policy: 2 });
+        // No automatic_new_visibility_policy: only present when the sender's topic policy changed.
+        return reply(200, { id, msg: '', result: 'success' });
       }
       const userIds: number[] = JSON.parse(form.get('to') ?? '[]');
       const recipients = userIds.map((user_id) => ({
@@ -418,8 +456,13 @@ export class FakeZulip {
       return reply(200, { result: 'success', msg: '' });
     }
     if (request.method === 'POST' && messageRoute[3] === 'reactions') {
-      this.#reaction(this.#options.bot, messageId, form.get('emoji_name') ?? '');
-      return reply(200, { result: 'success', msg: '' });
+      if (this.#reaction(this.#options.bot, messageId, form.get('emoji_name') ?? ''))
+        return reply(200, { result: 'success', msg: '' });
+      return reply(400, {
+        code: 'REACTION_ALREADY_EXISTS',
+        msg: 'Reaction already exists.',
+        result: 'error',
+      });
     }
     return reply(404, { code: 'BAD_REQUEST', msg: 'Not found', result: 'error' });
   }
@@ -437,7 +480,18 @@ export class FakeZulip {
         .sort((a, b) => (a.id as number) - (b.id as number))
         .slice(-Number(query.get('num_before') ?? 0));
       const messages = newest.map((message) => ({ ...message, flags: [] }));
-      return { result: 'success', msg: '', found_newest: true, found_oldest: false, messages };
+      // "newest" is computed: the response's anchor is the newest message's id.
+      const anchor = (newest.at(-1)?.id as number | undefined) ?? 0;
+      return {
+        result: 'success',
+        msg: '',
+        anchor,
+        found_anchor: messages.length > 0,
+        found_newest: true,
+        found_oldest: false,
+        history_limited: false,
+        messages,
+      };
     }
     const anchor = Number(query.get('anchor'));
     const includeAnchor = query.get('include_anchor') !== 'false';
@@ -532,7 +586,7 @@ export class FakeZulip {
       if (response.destroyed) return;
       if (queue.events.length === 0) queue.events.push({ type: 'heartbeat', id: queue.nextEventId++ });
     }
-    reply(200, { result: 'success', msg: '', events: queue.events, queue_id: queue.id });
+    reply(200, { result: 'success', msg: '', events: queue.events });
   }
 
   #authorized(request: IncomingMessage): boolean {
