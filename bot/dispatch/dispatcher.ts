@@ -20,7 +20,7 @@ import type { Router } from './router.ts';
 export interface DispatcherOptions {
   router: Pick<Router, 'handle' | 'isForBot'>;
   ledger: ChatLedger;
-  /** `terminal`, `matrix`, `discord`: keys in the ledger are per platform. */
+  /** `terminal`, `matrix`, `discord`, `zulip`: keys in the ledger are per platform. */
   platform: ChatSurface['platform'];
   /**
    * Messages a user may send the bot in any minute; the first one over gets a note, the rest silence.

@@ -70,8 +70,9 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
       const question = toIncomingMessage(event.message, event.flags, intake);
       if (question) await dispatcher.message(question, dispatchSurface);
     } else if (event.type === 'update_message') {
-      // Content changes only: topic moves and link previews (rendering_only) are not edits.
-      if (event.content === undefined || event.rendering_only) return;
+      // Content changes only: topic moves and link previews (rendering_only) are not edits, and the
+      // bot's own edits (its answers moving on) ask nothing.
+      if (event.content === undefined || event.rendering_only || event.user_id === self.userId) return;
       const known = await messages.find(event.message_id);
       if (!known.ok) throw new Error(known.failure.logText, { cause: known.failure.detail });
       if (!known.value) return;
