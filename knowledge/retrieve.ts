@@ -12,6 +12,7 @@ import type { Hit, Retrieval } from './answer-types.ts';
 import type { Passage } from './passage.ts';
 import { askedKernelVersion, docVocabulary, withoutKernelVersion } from './query-hints.ts';
 import { type QueryTerm, queryTerms, type SearchIndex } from './search-index.ts';
+import { nameTerms } from './subject-words.ts';
 import { analyze, analyzeDistinct, isStopWord, stem } from './tokenize.ts';
 import { DOMAIN_WORDS, OTHER_PLATFORM_WORDS } from './vocabulary.ts';
 
@@ -57,6 +58,12 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   // The asked version picks passages (below); as a query word it would only match section numbers ("6.1)").
   const topic = stripVersion(question, askedVersion).replace(FILLER, ' ');
   const own = queryTerms(topic);
+  // Read only for a question with words the docs lack (the dictionary loads on first use).
+  let names: Set<string> | undefined;
+  const namesIn = () => {
+    names ??= nameTerms(topic);
+    return names;
+  };
   const terms = own.map((q) => q.term);
   const hints = queryTerms(docVocabulary(question)).filter((q) => !terms.includes(q.term));
   const hintBoost = options.hintBoost ?? HINT_BOOST;
@@ -74,7 +81,9 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   return {
     question,
     hits,
-    confidence: unknownSubject(index, question, topic, hits) ? 0 : confidence(index, question, terms, hits),
+    confidence: unknownSubject(index, question, topic, namesIn, hits)
+      ? 0
+      : confidence(index, question, terms, namesIn, hits),
     terms: allTerms,
     askedVersion,
     domainTerms,
@@ -166,7 +175,13 @@ const FORECAST =
  * Share of the question's idf mass that the best passages contain. Version numbers don't count: a
  * question quoting "bindgen 0.69" is answered by the passage about bindgen versions, not one naming 0.69.
  */
-function confidence(index: SearchIndex, question: string, terms: string[], hits: Hit[]): number {
+function confidence(
+  index: SearchIndex,
+  question: string,
+  terms: string[],
+  namesIn: () => Set<string>,
+  hits: Hit[],
+): number {
   const top = hits.slice(0, COVERAGE_DEPTH);
   if (top.length === 0) return 0;
   if (FORECAST.test(question)) return 0;
@@ -174,8 +189,10 @@ function confidence(index: SearchIndex, question: string, terms: string[], hits:
   if (topic && !top.some((hit) => rawText(hit.passage).toLowerCase().includes(topic))) return 0;
   const found = new Set(top.flatMap((hit) => passageTerms(hit.passage)));
   const content = terms.filter((term) => !/^[\d.]+$/.test(term));
-  // Mostly words the docs never use: a question about something else entirely.
-  if (content.filter((term) => !index.hasTerm(term)).length * 2 > content.length) return 0;
+  // Mostly names the docs never use: a question about something else entirely (everyday words the docs
+  // lack, "newbie", "sorry", only go unmatched below).
+  const absent = content.filter((term) => !index.hasTerm(term));
+  if (absent.length > 0 && absent.filter((term) => namesIn().has(term)).length * 2 > content.length) return 0;
   let total = 0;
   let covered = 0;
   for (const term of content) {
@@ -205,13 +222,19 @@ const UNKNOWN_OVER_KNOWN = 0.5;
 
 /**
  * A question about something the docs never name ("the foo-bar-baz widget", `kernel::quantum_mesh`):
- * the words and identifiers no passage contains outweigh the distinctive words the best passages do
+ * the names (subject-words.ts: not everyday words, not pasted logs) no passage contains outweigh the distinctive words the best passages do
  * contain (and the docs' vocabulary for the question, query-hints.ts), so those passages are about the
  * question's surroundings (configuration, drivers, Rust), not its subject. Compounds of known words
  * (`kernel::sync::Arc`, "go-to-definition", "a.rs") and words the thesaurus stands in for
  * ("autocompletion", "Raspberry") are not unknown.
  */
-function unknownSubject(index: SearchIndex, question: string, topic: string, hits: Hit[]): boolean {
+function unknownSubject(
+  index: SearchIndex,
+  question: string,
+  topic: string,
+  namesIn: () => Set<string>,
+  hits: Hit[],
+): boolean {
   const content = [...analyzeDistinct(topic)]
     .filter(([term, kind]) => kind !== 'part' && !/^[\d.]+$/.test(term) && !isStopWord(term))
     .map(([term]) => ({ term, frequency: index.documentFrequency(term) }));
@@ -222,7 +245,12 @@ function unknownSubject(index: SearchIndex, question: string, topic: string, hit
       .filter((word) => docVocabulary(word) !== '')
       .flatMap((word) => analyze(word)),
   );
-  const unknown = sum(absent.filter(({ term }) => !translated.has(term)).map(({ term }) => index.idf(term)));
+  const unknown = sum(
+    absent
+      .filter(({ term }) => !translated.has(term))
+      .filter(({ term }) => namesIn().has(term))
+      .map(({ term }) => index.idf(term)),
+  );
   if (unknown === 0) return false;
   const found = new Set(hits.slice(0, COVERAGE_DEPTH).flatMap((hit) => passageTerms(hit.passage)));
   const common = Math.max(DISTINCTIVE_FLOOR, index.documentCount * DISTINCTIVE_SHARE);

@@ -43,6 +43,18 @@ test('most made-up topics are declined, whatever their wording', async () => {
   assert.ok(declined.length >= madeUp.length - 1, `declined only:\n${declined.join('\n')}`);
 });
 
+test('chatty everyday words the docs lack and a pasted log do not make a real question unanswerable', async () => {
+  for (const question of [
+    'hi folks, total newbie here, sorry for the dumb question: how do I install bindgen?',
+    "Apologies, I'm a hobbyist tinkerer with a spare laptop: which rustc version do I need?",
+    'Greetings folks, newbie tinkerer here. Where is CONFIG_RUST in menuconfig? I looked everywhere, hopelessly.',
+    'How do I install bindgen? My build says:\n```\nmake[2]: *** [/home/me/zorp-linux/rust/bindings_generated.o] Error 1\n```',
+  ]) {
+    const answer = await service.ask(question);
+    assert.equal(answer.kind, 'answer', `${question}: ${answer.lead}`);
+  }
+});
+
 test('real questions, including ones naming things the docs call otherwise, are still answered', async () => {
   for (const question of [
     'Which rustc version do I need?',
