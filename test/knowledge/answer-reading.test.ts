@@ -155,3 +155,19 @@ test('what rustavailable checks is answered from its own section, not a neighbou
   );
   assert.match(answer.lead, /[.!?)"`]$/, answer.lead);
 });
+
+test('a pasted log counts less than what the asker wrote: its stray words do not outrank the asked subject’s sources', async () => {
+  for (const question of [
+    'How do I format my code with rustfmt? This is what I see:\n```\nrust-analyzer: not found\n```',
+    'How do I format my code with rustfmt? This is what my build prints:\n```\nerror: rust-analyzer failed\n```',
+  ]) {
+    const answer = await service.ask(question);
+    assert.equal(answer.kind, 'answer');
+    assert.match(answer.citations[0]!.title, /rustfmt/, question);
+    const firstTwo = answer.citations.slice(0, 2).map((citation) => citation.title);
+    assert.ok(
+      firstTwo.every((title) => !/rust-analyzer/.test(title)),
+      firstTwo.join('\n'),
+    );
+  }
+});
