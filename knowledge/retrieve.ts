@@ -63,10 +63,15 @@ export function retrieve(index: SearchIndex, question: string, options: Retrieve
   const askedVersion = askedKernelVersion(question);
   // The asked version picks passages (below); as a query word it would only match section numbers ("6.1)").
   const topic = stripVersion(question, askedVersion).replace(FILLER, ' ');
-  const asked = new Set(queryTerms(prose(topic)).map((q) => q.term));
-  const own = queryTerms(topic).map((q) =>
-    asked.has(q.term) ? q : { ...q, boost: q.boost * PASTED_WEIGHT },
-  );
+  // A word the asker repeats is what they ask about ("…run clippy… without a Cargo.toml… run Clippy?"):
+  // BM25's query term frequency, log-damped, which lunr drops by querying distinct terms.
+  const repeats = new Map<string, number>();
+  for (const term of analyze(prose(topic))) repeats.set(term, (repeats.get(term) ?? 0) + 1);
+  const own = queryTerms(topic).map((q) => {
+    const said = repeats.get(q.term);
+    const weight = said === undefined ? PASTED_WEIGHT : 1 + Math.log(said);
+    return weight === 1 ? q : { ...q, boost: q.boost * weight };
+  });
   // Read only for a question with words the docs lack (the dictionary loads on first use).
   let names: Set<string> | undefined;
   const namesIn = () => {

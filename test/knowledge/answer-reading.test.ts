@@ -171,3 +171,11 @@ test('a pasted log counts less than what the asker wrote: its stray words do not
     );
   }
 });
+
+test('the word the asker repeats is the subject: clippy, not the Cargo.toml they mention on the way', async () => {
+  const answer = await service.ask(
+    "I'm not a specialist in clippy... but how can I run clippy on the linux kernel without a Cargo.toml? Can I isolate the rust code in another directory, create a Cargo.toml and run Clippy?",
+  );
+  assert.equal(answer.kind, 'answer');
+  assert.match(answer.citations[0]!.title, /clippy/, answer.citations.map((c) => c.title).join('\n'));
+});
