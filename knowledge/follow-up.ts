@@ -10,11 +10,15 @@ const CONTINUES = /^\W*(and|also|but|so|then|same|what about|how about|what if|o
 const POINTS_BACK = /\b(it|its|that|this|those|these|them|one|there|same)\b/i;
 /** Longer than this, a message says what it is about by itself. */
 const SHORT_WORDS = 8;
+/** Characters: sixteen long words with room to spare. */
+const MAX_FOLLOW_UP = 200;
 /** Of a chain of follow-ups, the newest context is kept: enough for a few questions, bounded for floods. */
 const MAX_CONTEXT = 600;
 
 /** Does `question`, asked right after another in the same thread, continue it? */
 export function isFollowUp(question: string): boolean {
+  // Anything longer says what it is about by itself (and a flood is not split into words).
+  if (question.length > MAX_FOLLOW_UP) return false;
   const words = question.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0 || words.length > 2 * SHORT_WORDS) return false;
   if (CONTINUES.test(question)) return true;

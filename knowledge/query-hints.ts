@@ -95,6 +95,7 @@ const THESAURUS: [Pick<RegExp, 'test'>, string][] = [
     /#\s*if(def)?\b|\bIS_(ENABLED|BUILTIN|MODULE)\b|\bconditional\w*\b|\bonly (compiled|built) (when|if)\b/i,
     'conditional compilation cfg',
   ],
+  [/\b(rfl|r4l|rust4linux|rust-for-linux)\b/i, 'Rust for Linux'],
   [DISTRIBUTION_WORDS, 'distributions'],
   [/\bnixos\b|\bshell\.nix\b|\bnix-shell\b/i, 'Nix'],
   [/\bmodule_exit\b|\bexit\(\)|\bunload\w*\b|\bcleanup\b|\b__exit\b|\brmmod\b/i, 'Drop exit unloaded'],
