@@ -211,6 +211,8 @@ interface Sentence {
    */
   heading: Set<string>;
   score: number;
+  /** The part of the score from the sentence's own words: among sentences its heading scores alike, it decides. */
+  own: number;
 }
 
 function proseLead(retrieval: Retrieval, weights: TermWeights): { lead: string; code?: Answer['code'] } {
@@ -230,6 +232,7 @@ function proseLead(retrieval: Retrieval, weights: TermWeights): { lead: string; 
     // Only for a sentence that says something asked itself: a heading alone answers nothing.
     const context = own > 0 ? scoreOf(without(sentence.heading, sentence.terms), specific) : 0;
     sentence.score = (own + context) * weight;
+    sentence.own = own * weight;
   }
   let chosen = chooseSentences(sentences);
   const top = retrieval.hits[0]!.passage;
@@ -281,6 +284,7 @@ function sentencesOf(passage: Passage, rank: number, weights: TermWeights): Sent
         terms: matchedTerms(unit, weights),
         heading,
         score: 0,
+        own: 0,
       });
     }
   }
@@ -304,7 +308,7 @@ function isMeta(text: string): boolean {
  * before it when it leans on that one ("This triggers …"), within the sentence and length budget.
  */
 function chooseSentences(sentences: Sentence[]): Sentence[] {
-  const ranked = sentences.filter((s) => s.score > 0).sort((a, b) => b.score - a.score);
+  const ranked = sentences.filter((s) => s.score > 0).sort(byScore);
   const best = ranked[0];
   if (!best) return fallbackSentences(sentences);
   // A short best section is one complete thought: all of it reads better than a piece of it.
@@ -340,6 +344,13 @@ function chooseSentences(sentences: Sentence[]): Sentence[] {
   return [...leading, ...rest.sort((a, b) => a.rank - b.rank || a.index - b.index)];
 }
 
+/** Best first; a tie (a heading that says every asked word scores a section's sentences alike) goes to the
+ * sentence saying more of the question itself, then to the earlier one. */
+function byScore(a: Sentence, b: Sentence): number {
+  if (Math.abs(b.score - a.score) > 1e-9) return b.score - a.score;
+  return b.own - a.own || a.rank - b.rank || a.index - b.index;
+}
+
 function lengthOf(sentences: Sentence[]): number {
   return sentences.reduce((sum, s) => sum + s.text.length + 1, 0);
 }
@@ -352,7 +363,7 @@ function continuesAnother(text: string): boolean {
 }
 
 function leansOnPrevious(text: string): boolean {
-  return /^((most|some|all|many|none|each|both|one|either|neither) of (them|these|those)|in (this|that|such a|either) case|this|it|these|that|they|then|otherwise|however|thus|so|also)\b/i.test(
+  return /^((most|some|all|many|none|each|both|one|either|neither) of (them|these|those)|in (this|that|such a|either) case|this|its?|their|these|that|they|then|otherwise|however|thus|so|also)\b/i.test(
     text,
   );
 }

@@ -179,3 +179,28 @@ test('the word the asker repeats is the subject: clippy, not the Cargo.toml they
   assert.equal(answer.kind, 'answer');
   assert.match(answer.citations[0]!.title, /clippy/, answer.citations.map((c) => c.title).join('\n'));
 });
+
+test('module parameters: the answer says first that module! on 6.1 and 6.12 takes none, in whole sentences', async () => {
+  for (const question of [
+    'Does Rust for Linux support module parameters (module_param)?',
+    'how can I pass a parameter to my rust module when loading it?',
+  ]) {
+    const answer = await service.ask(question);
+    assert.equal(answer.kind, 'answer', question);
+    assert.match(
+      firstSentence(answer.lead),
+      /cannot take parameters through `module!` on 6\.1 or 6\.12/,
+      answer.lead,
+    );
+    assertWholeSentences(answer.lead);
+  }
+});
+
+test('a checker for sleeping under a spinlock: klint, from a sentence that stands on its own', async () => {
+  const answer = await service.ask(
+    'Is there any static checker that catches sleeping while holding a spinlock in Rust kernel code?',
+  );
+  assert.equal(answer.kind, 'answer');
+  assert.match(firstSentence(answer.lead), /klint/, answer.lead);
+  assertWholeSentences(answer.lead);
+});
