@@ -1,5 +1,7 @@
 /** The dispatcher a test terminal enters through, as main.ts composes it: in memory, no rate limit. */
+import { PassThrough } from 'node:stream';
 import pino from 'pino';
+import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import { MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
 import { createDispatcher, type Dispatcher } from '../../bot/dispatch/dispatcher.ts';
 import type { Router } from '../../bot/dispatch/router.ts';
@@ -16,4 +18,28 @@ export async function terminalDispatcher(
     editWindowMs: 60_000,
     log: options.log ?? pino({ level: 'silent' }),
   });
+}
+
+/** What the terminal chat prints for `input` piped in (not a TTY), once it has read all of it. */
+export async function pipedChat(
+  router: Router | Promise<Router>,
+  input: string,
+  log: pino.Logger,
+): Promise<string> {
+  const stdin = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+  output.on('data', (chunk: Buffer) => {
+    printed += chunk.toString();
+  });
+  const chat = runTerminalChat({
+    dispatcher: terminalDispatcher(router),
+    input: stdin,
+    output,
+    isTTY: false,
+    log,
+  });
+  stdin.end(input);
+  await chat.finished;
+  return printed;
 }

@@ -1,11 +1,9 @@
 /** What the terminal chat prints of a reply: user text and job output echoed back cannot drive the terminal. */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
-import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import type { Router } from '../../bot/dispatch/router.ts';
-import { terminalDispatcher } from './terminal-dispatcher.ts';
+import { pipedChat } from './terminal-dispatcher.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -21,15 +19,7 @@ test('escape sequences and control characters in a reply are not printed', async
       sources: [],
     }),
   } as unknown as Router;
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY: false, log });
-  input.end('!build\n');
-  await chat.finished;
+  const printed = await pipedChat(router, '!build\n', log);
   // Escape sequences go whole (config/printable.ts's stripControls, shared with the job output cleaner).
   const shown = printed.replace(/[\u202a-\u202e\u2066-\u2069]/g, '');
   assert.equal(shown, '✅ built\n```text\nhello from the evil module\n```\nhello from the evil module\n');

@@ -4,12 +4,10 @@
  * still has the subject; thanks and questions of their own are read alone, and so is one asked long after.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import { ConversationMemory, FOLLOW_UP_WINDOW_MS } from '../../bot/chat/conversation-memory.ts';
 import { isFollowUp, withContext } from '../../knowledge/follow-up.ts';
-import { terminalDispatcher } from '../bot/terminal-dispatcher.ts';
+import { pipedChat } from '../bot/terminal-dispatcher.ts';
 import { fixtureChat, fixtureKnowledge, log } from '../helpers/chat-fixture.ts';
 import { assertLinear } from '../helpers/linear-time.ts';
 
@@ -51,15 +49,11 @@ test('a follow-up is not read with a question asked long before', () => {
 
 test('through the terminal chat, follow-ups keep the thread’s subject', async () => {
   const { router } = fixtureChat(await fixtureKnowledge('follow-up', true), 'terminal');
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY: false, log });
-  input.end(['which rustc does 6.6 need?', 'and on 6.1?', 'thanks!', 'and what about 6.6?', ''].join('\n'));
-  await chat.finished;
+  const printed = await pipedChat(
+    router,
+    ['which rustc does 6.6 need?', 'and on 6.1?', 'thanks!', 'and what about 6.6?', ''].join('\n'),
+    log,
+  );
   const [first, followUp, thanks, again] = printed.trim().split('\n\n');
   assert.match(first ?? '', /^Linux 6\.6\.\d+ needs at least rustc 1\.73\.0/, printed);
   assert.match(followUp ?? '', /^Linux 6\.1\.\d+ needs at least rustc 1\.62\.0/, printed);

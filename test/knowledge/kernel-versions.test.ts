@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import type { KernelConfig } from '../../jobs/kernel/kernel-source.ts';
 import { kernelPlan } from '../../jobs/kernel/kernel-source.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
 import { configuredSources, kernelTreesToIndex } from '../../knowledge/kernel-trees.ts';
 import { loadKnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { createKnowledgeService } from '../../knowledge/service.ts';
-import { terminalDispatcher } from '../bot/terminal-dispatcher.ts';
+import { pipedChat } from '../bot/terminal-dispatcher.ts';
 import { fixtureChat, log } from '../helpers/chat-fixture.ts';
 import { writeKernelTree } from '../helpers/kernel-fixture.ts';
 import { defaultConfig } from '../helpers/prepared-tree.ts';
@@ -235,14 +233,8 @@ test('through the terminal chat on the provisioned 6.1 and 6.12 trees', {
   });
   const knowledge = createKnowledgeService(kb, { knowledge: config.knowledge, llm: null, log });
   const { router } = fixtureChat(knowledge, 'terminal');
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const chat = runTerminalChat({ dispatcher: terminalDispatcher(router), input, output, isTTY: false, log });
-  input.end(
+  const printed = await pipedChat(
+    router,
     [
       'which rustc does 6.12 need?',
       'which rustc does 6.1 need?',
@@ -250,8 +242,8 @@ test('through the terminal chat on the provisioned 6.1 and 6.12 trees', {
       'since which version does KVec exist?',
       '',
     ].join('\n'),
+    log,
   );
-  await chat.finished;
   // One reply per question, a blank line after each.
   const [rustc612, rustc61, doctests, kvec] = printed.trim().split('\n\n');
   assert.ok(rustc612 && rustc61 && doctests && kvec, printed);
