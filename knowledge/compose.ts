@@ -79,6 +79,20 @@ function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
 }
 
 /**
+ * A drafted answer declined after all (the configured model read its passages and found no answer
+ * there): "I don't know" with where to ask, and the draft's sources offered as the closest docs.
+ */
+export function declined(answer: Answer): Answer {
+  const { code: _drafted, ...draft } = answer;
+  return {
+    ...draft,
+    kind: 'abstain',
+    lead: ABSTAIN_LEAD,
+    details: [WHERE_TO_ASK, ...QUESTION_TEMPLATE, ...(answer.citations.length > 0 ? [CLOSEST_DOCS] : [])],
+  };
+}
+
+/**
  * An answer to a question naming a kernel version the knowledge base has no docs for says so up front,
  * and which version it comes from, instead of passing another version's docs off as the asked one's.
  * `indexed` are the versions of the indexed trees (6.1.192, 6.6.10).

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { createLogger } from '../../config/logger.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Answer, Retrieval } from '../../knowledge/answer-types.ts';
-import { composeAnswer } from '../../knowledge/compose.ts';
+import { ABSTAIN_LEAD, composeAnswer } from '../../knowledge/compose.ts';
 import { createLlmPhraser, type LlmPhraser } from '../../knowledge/llm.ts';
 import type { Passage } from '../../knowledge/passage.ts';
 import { type FakeOpenAi, startFakeOpenAi } from '../helpers/fake-openai.ts';
@@ -154,6 +154,21 @@ test('a 500 is retried, then the extractive answer stands; a 429 then success is
   const retried = await phraser({ maxRetries: 1 }).phrase(QUESTION, retrieval, extractive);
   assert.equal(retried.via, 'llm');
   assert.equal(fake.requests.length, 2);
+});
+
+test('when the model finds no answer in the passages, the bot declines: where to ask, the closest docs', async () => {
+  for (const text of ['NOT_IN_PASSAGES', '`NOT_IN_PASSAGES`.']) {
+    reset();
+    fake.script({ text });
+    const answer = await phraser().phrase(QUESTION, retrieval, extractive);
+    assert.equal(answer.kind, 'abstain', text);
+    assert.equal(answer.lead, ABSTAIN_LEAD);
+    assert.equal(answer.code, undefined, 'no command from a passage that does not answer');
+    assert.match(answer.details.join('\n'), /rust-for-linux\.zulipchat\.com/);
+    assert.match(answer.details.join('\n'), /closest docs/);
+    assert.deepEqual(answer.citations, extractive.citations);
+  }
+  assert.match(messagesOf().system, /reply with exactly NOT_IN_PASSAGES/);
 });
 
 test('answers without valid citations, empty answers and invented sources are rejected', async () => {
