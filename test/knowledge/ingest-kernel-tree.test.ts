@@ -70,13 +70,19 @@ test('only the newcomer folders of Documentation/ by default, all of it on reque
   assert.match(kunit?.text ?? '', /CONFIG_WIDGET_KUNIT_TEST/);
 });
 
-test('samples: module docs and module! as text with the code, Kconfig entries, and the Makefile', async () => {
+test('samples: module docs, module! and the module’s life as text with the code, Kconfig entries, and the Makefile', async () => {
   const { passages } = await ingestKernelTree(fixtureRoot, { id: 'fx' });
   const sample = find(passages, 'fx:samples/rust/rust_widget.rs#rust_widget.rs');
   assert.equal(sample.kind, 'sample');
   assert.match(sample.text, /^A widget sample that greets on load\./);
   assert.match(sample.text, /`rust_widget` \("Greeting widget sample"\)/);
   assert.match(sample.code[0] ?? '', /^\/\/! A widget sample[\s\S]*impl kernel::Module for Widget/);
+  // What its code shows about a module's life, in the words newcomers ask with.
+  assert.match(sample.text, /`init` runs when the module is loaded \(module_init\)/);
+  assert.match(
+    sample.text,
+    /`Drop` implementation runs when the module is unloaded: the exit function \(module_exit\)/,
+  );
   const option = find(passages, 'fx:samples/rust/Kconfig#CONFIG_SAMPLE_RUST_WIDGET');
   assert.match(option.text, /"Widget" \(tristate\).*depends on SAMPLES_RUST && NET/);
   assert.match(option.text, /Say M to get the module rust_widget\./);
