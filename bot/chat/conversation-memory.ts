@@ -16,6 +16,8 @@ export interface RememberedAnswer {
   numbered: number;
   /** When it was answered (ms since the epoch). */
   at: number;
+  /** Who asked (platform and user id): only their own next question continues it. */
+  askedBy: string;
 }
 
 /** A question asked longer after the previous answer than this starts a new subject. */
@@ -38,9 +40,12 @@ export class ConversationMemory {
     return this.#answers.get(conversationKey(conversation));
   }
 
-  /** The question answered last in this conversation, if recent enough for a follow-up to continue it. */
-  recentQuestion(conversation: ConversationRef, now = Date.now()): string | undefined {
+  /**
+   * The question `asker` had answered last in this conversation, if recent enough for a follow-up to
+   * continue it: in a busy room, someone else's "and on 6.1?" is about their own question.
+   */
+  recentQuestion(conversation: ConversationRef, asker: string, now = Date.now()): string | undefined {
     const last = this.lastAnswer(conversation);
-    return last && now - last.at <= FOLLOW_UP_WINDOW_MS ? last.question : undefined;
+    return last && last.askedBy === asker && now - last.at <= FOLLOW_UP_WINDOW_MS ? last.question : undefined;
   }
 }

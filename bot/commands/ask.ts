@@ -2,6 +2,11 @@
 import { answerMessage, textMessage } from '../chat/rich-message.ts';
 import { type Command, ok } from './command.ts';
 
+/** One person across the bot: user ids are unique per platform only. */
+function askerOf(origin: { platform: string; userId: string }): string {
+  return `${origin.platform}:${origin.userId}`;
+}
+
 export const askCommand: Command = {
   name: 'ask',
   usage: '<question>',
@@ -14,7 +19,7 @@ export const askCommand: Command = {
     }
     let answer: Awaited<ReturnType<typeof knowledge.ask>>;
     try {
-      answer = await knowledge.ask(args, memory.recentQuestion(message.conversation));
+      answer = await knowledge.ask(args, memory.recentQuestion(message.conversation, askerOf(origin)));
     } catch (error) {
       return {
         ok: false,
@@ -53,6 +58,7 @@ export const askCommand: Command = {
         shown: new Set(answer.passages.filter((p) => cited.has(p.url)).map((p) => p.id)),
         numbered: answer.citations.length,
         at: Date.now(),
+        askedBy: askerOf(origin),
       });
     }
     return ok(answerMessage(answer));

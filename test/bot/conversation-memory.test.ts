@@ -8,6 +8,7 @@ const answer = (question: string): RememberedAnswer => ({
   shown: new Set(),
   numbered: 0,
   at: Date.now(),
+  askedBy: 'matrix:@alice:example.org',
 });
 
 test('each thread keeps its own last answer; a new answer replaces the old one', () => {

@@ -39,12 +39,17 @@ describe('what counts as a follow-up', () => {
   });
 });
 
-test('a follow-up is not read with a question asked long before', () => {
+test('a follow-up continues only its asker’s own recent question', () => {
   const memory = new ConversationMemory();
   const at = Date.now();
-  memory.remember({ roomId: '!r' }, { question: 'q', passages: [], shown: new Set(), numbered: 0, at });
-  assert.equal(memory.recentQuestion({ roomId: '!r' }, at + 1000), 'q');
-  assert.equal(memory.recentQuestion({ roomId: '!r' }, at + FOLLOW_UP_WINDOW_MS + 1), undefined);
+  const alice = 'matrix:@alice:example.org';
+  memory.remember(
+    { roomId: '!r' },
+    { question: 'q', passages: [], shown: new Set(), numbered: 0, at, askedBy: alice },
+  );
+  assert.equal(memory.recentQuestion({ roomId: '!r' }, alice, at + 1000), 'q');
+  assert.equal(memory.recentQuestion({ roomId: '!r' }, alice, at + FOLLOW_UP_WINDOW_MS + 1), undefined);
+  assert.equal(memory.recentQuestion({ roomId: '!r' }, 'matrix:@bob:example.org', at + 1000), undefined);
 });
 
 test('through the terminal chat, follow-ups keep the thread’s subject', async () => {
