@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ABSTAIN_LEAD } from '../../knowledge/compose.ts';
+import { pipedChat } from '../bot/terminal-dispatcher.ts';
+import { fixtureChat, log } from '../helpers/chat-fixture.ts';
 import { fixtureKnowledge } from '../helpers/fixture-knowledge.ts';
 import { REPO } from '../helpers/paths.ts';
 
@@ -68,4 +70,23 @@ test('real questions, including ones naming things the docs call otherwise, are 
     const answer = await service.ask(question);
     assert.equal(answer.kind, 'answer', `${question}: ${answer.lead}`);
   }
+});
+
+test('through the terminal chat: a made-up topic gets where to ask; a real question beside it its answer', async () => {
+  const { router } = fixtureChat(service, 'terminal');
+  const printed = await pipedChat(
+    router,
+    [
+      'how do I configure the foo-bar-baz widget in the Rust scheduler?',
+      'hi folks, total newbie here, sorry for the dumb question: how do I install bindgen?',
+      '',
+    ].join('\n'),
+    log,
+  );
+  const [madeUp, real] = printed.trim().split(/\n\n(?=\S)/);
+  assert.match(madeUp ?? '', /^I don't know that one/, printed);
+  assert.match(madeUp ?? '', /rust-for-linux\.zulipchat\.com/);
+  assert.doesNotMatch(madeUp ?? '', /rust-analyzer|FOO|BAR|BAZ/);
+  assert.doesNotMatch(real ?? '', /I don't know/, printed);
+  assert.match(real ?? '', /bindgen/);
 });
