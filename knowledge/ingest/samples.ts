@@ -41,24 +41,18 @@ export function sampleSourcePassages(origin: FileOrigin, source: string): Passag
   return samplePassage(origin, [SAMPLES, name], name, chunk);
 }
 
-/** `impl … Module for T`, `impl InPlaceModule for T`, `impl Drop for T`, `module_…_driver!` at a line start. */
+/** `impl … Module for T`, `impl InPlaceModule for T`, `impl Drop for T`, at a line start. */
 const MODULE_IMPL = /^impl(?:<[^>\n]*>)?\s+(?:kernel::)?(?:InPlace)?Module\s+for\b/m;
 const DROP_IMPL = /^impl(?:<[^>\n]*>)?\s+Drop\s+for\b/m;
-const DRIVER_MACRO = /^(?:kernel::)?module_(\w+)_driver!/m;
 
 /**
  * What the sample shows about a module's life, read from its code, in the words a newcomer asks with
- * ("where does module_exit go?", "how do I write a platform driver?"): the docs say it only in code.
+ * ("where does module_exit go?"): the docs say it only in code.
  */
 function lifecycle(name: string, source: string): string[] {
   const facts: string[] = [];
   if (MODULE_IMPL.test(source))
     facts.push(`${name} is a loadable module: its \`init\` runs when the module is loaded (module_init).`);
-  const driver = DRIVER_MACRO.exec(source)?.[1];
-  if (driver)
-    facts.push(
-      `${name} shows a ${driver.replaceAll('_', ' ')} driver, registered with \`module_${driver}_driver!\`.`,
-    );
   if (DROP_IMPL.test(source))
     facts.push(
       `Its \`Drop\` implementation runs when the module is unloaded: the exit function (module_exit).`,
