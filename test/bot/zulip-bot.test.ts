@@ -157,6 +157,64 @@ test('after a restart, what was asked meanwhile is answered once; edits and 👎
   assert.equal(botMessages(fake.messagesIn(topic.stream, topic.topic)).length, 2);
 });
 
+const moderator = { user_id: 31, email: 'mod@zulip.test', full_name: 'Moderator' };
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a question moved alone to another topic is not asked again; edited there, it is answered there and the answer left behind goes', async () => {
+  const from = { stream: rust.stream, topic: 'asked here' };
+  const to = { stream: rust.stream, topic: 'moved here' };
+  const question = fake.say(alice, '!ask which bindgen does 6.1 need?', from);
+  await answerIn(from);
+  assert.deepEqual(fake.move(moderator, question, { topic: to.topic }, 'change_one'), [question]);
+  await pause(500);
+  assert.equal(botMessages(fake.messagesIn(to.stream, to.topic)).length, 0, 'the move asks nothing');
+  assert.equal(botMessages(fake.messagesIn(from.stream, from.topic)).length, 1, 'its answer stayed');
+
+  fake.edit(alice, question, '!ask where is CONFIG_RUST in menuconfig?');
+  const [answer] = await answerIn(to);
+  assert.doesNotMatch(String(answer!.content), /0\.56\.0/, 'the edited question was answered');
+  await eventually(
+    async () => botMessages(fake.messagesIn(from.stream, from.topic)).length === 0 || undefined,
+  );
+});
+
+test('a whole topic moved to another channel: edited there (the edit and the move in one event), the question is re-run and its answer edited where it now is', async () => {
+  const from = { stream: rust.stream, topic: 'moving soon' };
+  const to = { stream: 'general', topic: 'moved with its answer' };
+  const question = fake.say(alice, '@**Onboard** which bindgen does 6.1 need?', from);
+  const [answer] = await answerIn(from);
+  const moved = fake.move(
+    moderator,
+    question,
+    to,
+    'change_all',
+    '@**Onboard** where is CONFIG_RUST in menuconfig?',
+  );
+  assert.deepEqual(moved, [question, Number(answer!.id)], 'one event names the question and its answer');
+  await eventually(async () =>
+    /0\.56\.0/.test(String(fake.message(Number(answer!.id))?.content)) ? undefined : true,
+  );
+  assert.deepEqual(
+    botMessages(fake.messagesIn(to.stream, to.topic)).map((message) => message.id),
+    [answer!.id],
+    'the answer edited in place, where it was moved',
+  );
+  assert.equal(botMessages(fake.messagesIn(from.stream, from.topic)).length, 0);
+});
+
+test('a question moved alone to another channel with its text edited: the new answer is where the question now is', async () => {
+  const from = { stream: rust.stream, topic: 'wrong place' };
+  const to = { stream: 'general', topic: 'right place' };
+  const question = fake.say(alice, '!ask which bindgen does 6.1 need?', from);
+  await answerIn(from);
+  fake.move(moderator, question, to, 'change_one', '@**Onboard** !ask where is CONFIG_RUST in menuconfig?');
+  const [answer] = await answerIn(to);
+  assert.doesNotMatch(String(answer!.content), /0\.56\.0/);
+  await eventually(
+    async () => botMessages(fake.messagesIn(from.stream, from.topic)).length === 0 || undefined,
+  );
+});
+
 test('a restart answers nothing twice: questions answered before it are in the catch-up window too', async () => {
   const topic = { stream: rust.stream, topic: 'quick restart' };
   fake.say(alice, '!ask which bindgen does 6.1 need?', topic);

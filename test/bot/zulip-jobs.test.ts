@@ -68,6 +68,80 @@ test('!build with an uploaded .rs: one progress message edited to done, then the
   assert.equal(download?.status, 200, 'the upload was fetched from the bot’s own server');
 });
 
+/** A module of its own (the same source would reuse an earlier job's result). */
+const sourceSaying = (words: string) => GOOD_MODULE.replace('Hello from Rust', `Hello from ${words}`);
+const moderator = { user_id: 31, email: 'mod@zulip.test', full_name: 'Moderator' };
+/** A bot message's text without the invisible marker a new message ends with. */
+const textOf = (message: Record<string, unknown> | undefined) =>
+  contentOf(message).replace(/\n[\u200b-\u200d\u2060]{32}$/, '');
+
+test('!build whose topic is moved mid-job: the progress and the result follow it to the new topic', async () => {
+  const from = 'building here';
+  const to = 'builds, moved';
+  const question = env.fake.say(alice, `!build\n${upload('moved.rs', sourceSaying('a moved topic'))}`, {
+    stream: channel,
+    topic: from,
+  });
+  const [progress] = await botMessages(from, 1, 60_000);
+  assert.deepEqual(env.fake.move(moderator, question, { topic: to }, 'change_all'), [question, progress!.id]);
+  const result = await resultIn(to);
+  assert.match(contentOf(result), /^✅ built hello\.ko/);
+  await eventually(
+    async () => /done in/.test(contentOf(env.fake.message(Number(progress!.id)))) || undefined,
+  );
+  assert.deepEqual(
+    fromBot(to).map((message) => message.id),
+    [progress!.id, result!.id],
+  );
+  assert.deepEqual(fromBot(from), [], 'nothing more in the old topic');
+});
+
+test('!build whose question alone is moved to another channel mid-job: its progress and result go where the question now is', async () => {
+  const from = 'asked in the wrong place';
+  const to = { stream: 'builds', topic: 'hello module' };
+  const question = env.fake.say(alice, `!build\n${upload('alone.rs', sourceSaying('a moved question'))}`, {
+    stream: channel,
+    topic: from,
+  });
+  await botMessages(from, 1, 60_000);
+  assert.deepEqual(env.fake.move(moderator, question, to, 'change_one'), [question]);
+  const result = await topicOf(env.fake, to.stream, to.topic).result();
+  assert.match(contentOf(result), /^✅ built hello\.ko/);
+  const there = topicOf(env.fake, to.stream, to.topic).fromBot().map(textOf);
+  assert.match(there[0] ?? '', /^\\\[job \w{5}\\\] done in/, 'the progress, brought to the question');
+  assert.equal(there.length, 2, 'the progress, then the result');
+  await eventually(async () => (fromBot(from).length === 0 ? true : undefined));
+});
+
+test('with message editing turned off, a job posts its first state and its result, not a message per stage', async () => {
+  env.fake.setEditing({ allowed: false, limitSeconds: null });
+  try {
+    // The bot learns the organisation's settings when it registers its event queue.
+    const queues = env.fake.queueCount;
+    env.fake.restart();
+    await eventually(async () => (env.fake.queueCount > queues && env.bot.isConnected()) || undefined);
+    const topic = 'no edits here';
+    const patches = () => env.fake.requests.filter((request) => request.method === 'PATCH').length;
+    const patchesBefore = patches();
+    env.fake.say(alice, `!build\n${upload('still.rs', sourceSaying('no edits'))}`, {
+      stream: channel,
+      topic,
+    });
+    const result = await resultIn(topic);
+    assert.match(contentOf(result), /^✅ built hello\.ko/);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const posted = fromBot(topic).map(textOf);
+    assert.equal(posted.length, 2, `the first state and the result: ${JSON.stringify(posted)}`);
+    assert.match(posted[0]!, /^\\\[job \w{5}\\\] (queued|building)/);
+    assert.equal(patches(), patchesBefore, 'no edit was tried');
+  } finally {
+    env.fake.setEditing({ allowed: true, limitSeconds: 600 });
+    const queues = env.fake.queueCount;
+    env.fake.restart();
+    await eventually(async () => (env.fake.queueCount > queues && env.bot.isConnected()) || undefined);
+  }
+});
+
 test('!log comes as an uploaded file to the job’s owner and a Zulip admin; anyone else is refused', async () => {
   const topic = 'noisy module';
   const unused = Array.from({ length: 20 }, (_, n) => `let unused_${n} = ${n};`).join('\n        ');

@@ -2,14 +2,16 @@
  * The bot on Zulip: finds who it is (GET /users/me), then long-polls its event queue through the client
  * (client.ts, which registers anew and catches up on messages after a lost queue) and hands each event to
  * the dispatcher: a message is asked, an edit of its text re-runs it, a deletion removes its replies, and
- * a reaction on one of the bot's messages counts for that reply. The dispatcher answers through the
- * surface (surface.ts). Edits name only a message id: the messages seen are remembered (memory.ts) and
- * one from before a restart is fetched by id. At start, the messages sent in the last `catchUpMs` (while
+ * a reaction on one of the bot's messages counts for that reply. A move (a message or a whole topic taken
+ * to another topic or channel) asks nothing: the messages are known where they now are, so that later
+ * replies about them go there. The dispatcher answers through the surface (surface.ts), one per event.
+ * Edits name only a message id: the messages seen are remembered (memory.ts) and one from before a
+ * restart is fetched by id. At start, the messages sent in the last `catchUpMs` (while
  * the bot was down) are read first; the dispatcher's ledger answers each once.
  */
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
-import type { Dispatcher } from '../../dispatch/dispatcher.ts';
+import type { Dispatcher, DispatchSurface } from '../../dispatch/dispatcher.ts';
 import {
   ZulipClient,
   type ZulipClientOptions,
@@ -18,7 +20,7 @@ import {
   type ZulipMessage,
 } from './client.ts';
 import { toIncomingMessage, type ZulipSelf } from './intake.ts';
-import { KnownMessages } from './memory.ts';
+import { KnownMessages, type Move } from './memory.ts';
 import { createZulipSurface, emojiOfName, type ZulipChat, zulipDispatchSurface } from './surface.ts';
 
 export type { ZulipChat } from './surface.ts';
@@ -42,6 +44,18 @@ export interface ZulipBot {
   stop(): Promise<void>;
 }
 
+/** The move an update_message event makes (to another topic and/or channel); null for an edit only. */
+export function moveOf(event: Extract<ZulipEvent, { type: 'update_message' }>): Move | null {
+  if (event.stream_id === undefined) return null;
+  if (event.new_stream_id === undefined && event.subject === undefined) return null;
+  return {
+    messageIds: event.message_ids,
+    fromStreamId: event.stream_id,
+    ...(event.new_stream_id !== undefined ? { toStreamId: event.new_stream_id } : {}),
+    ...(event.subject !== undefined ? { toTopic: event.subject } : {}),
+  };
+}
+
 export async function startZulipBot(options: ZulipBotOptions): Promise<Result<ZulipBot>> {
   const { dispatcher, log } = options;
   let connected = false;
@@ -62,17 +76,34 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
   const intake = { self, channels: new Set(options.channels) };
   const messages = new KnownMessages(client);
   const chat = createZulipSurface({ client, self, email: options.credentials.email, messages });
-  const dispatchSurface = zulipDispatchSurface(chat, log);
+
+  /**
+   * Hands one event to the dispatcher on a surface of its own: edits made while it is handled answer
+   * it, later ones (a job's progress) only bring a reply up to date (see zulipDispatchSurface).
+   */
+  async function dispatch<T>(call: (surface: DispatchSurface) => Promise<T>): Promise<T> {
+    const { surface, handled } = zulipDispatchSurface(chat, log);
+    try {
+      return await call(surface);
+    } finally {
+      handled();
+    }
+  }
 
   async function handle(event: ZulipEvent): Promise<void> {
     if (event.type === 'message') {
       messages.remember(event.message, event.flags);
       const question = toIncomingMessage(event.message, event.flags, intake);
-      if (question) await dispatcher.message(question, dispatchSurface);
+      if (question) await dispatch((surface) => dispatcher.message(question, surface));
     } else if (event.type === 'update_message') {
-      // Content changes only: topic moves and link previews (rendering_only) are not edits, and the
-      // bot's own edits (its answers moving on) ask nothing.
-      if (event.content === undefined || event.rendering_only || event.user_id === self.userId) return;
+      // Link previews (rendering_only) are not edits, and the bot's own edits (its answers moving on) ask
+      // nothing.
+      if (event.rendering_only || event.user_id === self.userId) return;
+      // A move: the messages are known where they now are. It asks nothing (a moved question is not asked
+      // again); a change of the text, with a move or without, re-runs the question where it now is.
+      const move = moveOf(event);
+      if (move) messages.moved(move);
+      if (event.content === undefined) return;
       const known = await messages.find(event.message_id);
       if (!known.ok) throw new Error(known.failure.logText, { cause: known.failure.detail });
       if (!known.value) return;
@@ -80,13 +111,16 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
       messages.remember(message, known.value.flags);
       const edited = toIncomingMessage(message, known.value.flags, intake);
       const editTime = event.edit_timestamp ?? Date.now();
-      if (edited) await dispatcher.edited(edited, dispatchSurface, `${event.message_id}@${editTime}`);
+      if (edited) {
+        const eventId = `${event.message_id}@${editTime}`;
+        await dispatch((surface) => dispatcher.edited(edited, surface, eventId));
+      }
     } else if (event.type === 'delete_message') {
       for (const id of event.message_ids ?? (event.message_id ? [event.message_id] : [])) {
         const ownMessage = messages.peek(id)?.message.sender_id === self.userId;
         messages.forget(id);
         // The bot's own messages (its replies, removed by it or a moderator) are not questions.
-        if (!ownMessage) await dispatcher.deleted(String(id), dispatchSurface);
+        if (!ownMessage) await dispatch((surface) => dispatcher.deleted(String(id), surface));
       }
     } else if (event.type === 'reaction') {
       if (event.op !== 'add' || event.user_id === self.userId) return;
@@ -112,7 +146,10 @@ export async function startZulipBot(options: ZulipBotOptions): Promise<Result<Zu
     }
   })();
   log.info({ user: self.fullName, channels: options.channels }, 'connected to Zulip');
-  await dispatcher.resume(dispatchSurface);
+  // The owed jobs' replies are all later ones: their progress only brings a reply up to date.
+  const resumed = zulipDispatchSurface(chat, log);
+  resumed.handled();
+  await dispatcher.resume(resumed.surface);
 
   return {
     ok: true,

@@ -54,6 +54,15 @@ export type ZulipEvent =
       /** Who edited (absent for edits the server makes itself, such as link previews). */
       user_id?: number;
       edit_timestamp?: number;
+      /** A channel message's channel before the edit (every message in `message_ids` was there). */
+      stream_id?: number;
+      /** A move: the channel the messages went to (only when it changed). */
+      new_stream_id?: number;
+      /** A move: the topic the messages were in, and (only when it changed) the one they went to. */
+      orig_subject?: string;
+      subject?: string;
+      /** A move: which messages went along (change_one, change_later, change_all). */
+      propagate_mode?: string;
     }
   | { type: 'delete_message'; id: number; message_id?: number; message_ids?: number[] }
   | {

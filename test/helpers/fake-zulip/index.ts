@@ -2,7 +2,8 @@
  * A loopback Zulip server for tests, written from Zulip's REST API docs and their JSON examples: POST
  * /register (a queue, and of the `realm` state its editing settings), GET /events (last_event_id
  * acknowledges, a heartbeat when nothing happens), POST /messages, GET /messages around an anchor,
- * GET/PATCH/DELETE /messages/{id} (edits refused as the organisation's settings say), reactions,
+ * GET/PATCH/DELETE /messages/{id} (edits refused as the organisation's settings say), moves of a
+ * message or topic to another topic or channel (as a moderator makes them), reactions,
  * POST /user_uploads and the authenticated download of /user_uploads/…, errors with `code`
  * (BAD_EVENT_QUEUE_ID, BAD_REQUEST, REACTION_ALREADY_EXISTS, RATE_LIMIT_HIT with Retry-After and the
  * X-RateLimit headers), a response lost after the request took effect, and a restart that loses
@@ -160,6 +161,69 @@ export class FakeZulip {
   /** A user edits their message's text. */
   edit(user: FakeZulipUser, messageId: number, content: string): void {
     this.#edit(user.user_id, messageId, content);
+  }
+
+  /**
+   * A moderator moves a message to another topic and/or channel, with the messages `mode` takes along
+   * (change_one: it alone; change_later: it and those after it in its topic; change_all: the whole topic),
+   * optionally editing its text too. One update_message event names every moved message, as Zulip sends.
+   */
+  move(
+    user: FakeZulipUser,
+    messageId: number,
+    to: { stream?: string; topic?: string },
+    mode: 'change_one' | 'change_later' | 'change_all',
+    content?: string,
+  ): number[] {
+    const message = this.#messages.get(messageId);
+    if (message?.type !== 'stream') return [];
+    const from = { stream: message.display_recipient as string, topic: message.subject as string };
+    const moved = [...this.#messages.values()]
+      .filter((other) =>
+        mode === 'change_one'
+          ? other === message
+          : other.type === 'stream' &&
+            other.display_recipient === from.stream &&
+            other.subject === from.topic &&
+            (mode === 'change_all' || (other.id as number) >= messageId),
+      )
+      .sort((a, b) => (a.id as number) - (b.id as number));
+    const stream = to.stream ?? from.stream;
+    const topic = to.topic ?? from.topic;
+    const original = message.content as string;
+    for (const other of moved) {
+      other.display_recipient = stream;
+      other.stream_id = this.streamId(stream);
+      other.subject = topic;
+    }
+    if (content !== undefined) message.content = content;
+    this.#publish({
+      type: 'update_message',
+      user_id: user.user_id,
+      edit_timestamp: Math.floor(Date.now() / 1000),
+      message_id: messageId,
+      message_ids: moved.map((other) => other.id),
+      flags: [],
+      rendering_only: false,
+      // The pre-edit channel; new_stream_id only when the channel changed, subject (and topic_links) only
+      // when the topic did.
+      stream_id: this.streamId(from.stream),
+      stream_name: from.stream,
+      ...(stream !== from.stream ? { new_stream_id: this.streamId(stream) } : {}),
+      propagate_mode: mode,
+      orig_subject: from.topic,
+      ...(topic !== from.topic ? { subject: topic, topic_links: [] } : {}),
+      ...(content !== undefined
+        ? {
+            orig_content: original,
+            orig_rendered_content: `<p>${original}</p>`,
+            content,
+            rendered_content: `<p>${content}</p>`,
+            is_me_message: false,
+          }
+        : {}),
+    });
+    return moved.map((other) => other.id as number);
   }
 
   /** A message is deleted (by its author or a moderator). */
