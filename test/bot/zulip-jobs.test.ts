@@ -39,6 +39,8 @@ after(() => env?.stop());
 const fromBot = (topic: string) => topicOf(env.fake, channel, topic).fromBot();
 const botMessages = (topic: string, count: number, timeoutMs?: number) =>
   topicOf(env.fake, channel, topic).replies(count, timeoutMs);
+/** Until the bot has taken in every event so far (its next poll acknowledged them). */
+const settle = () => eventually(async () => env.fake.caughtUp || undefined);
 const resultIn = (topic: string) => topicOf(env.fake, channel, topic).result();
 const contentOf = (message: Record<string, unknown> | undefined) => String(message?.content ?? '');
 
@@ -78,12 +80,20 @@ const textOf = (message: Record<string, unknown> | undefined) =>
 test('!build whose topic is moved mid-job: the progress and the result follow it to the new topic', async () => {
   const from = 'building here';
   const to = 'builds, moved';
-  const question = env.fake.say(alice, `!build\n${upload('moved.rs', sourceSaying('a moved topic'))}`, {
-    stream: channel,
-    topic: from,
+  let question = 0;
+  let progress: Awaited<ReturnType<typeof botMessages>>[number] | undefined;
+  await env.withJobsHeld(async () => {
+    question = env.fake.say(alice, `!build\n${upload('moved.rs', sourceSaying('a moved topic'))}`, {
+      stream: channel,
+      topic: from,
+    });
+    [progress] = await botMessages(from, 1, 60_000);
+    assert.deepEqual(env.fake.move(moderator, question, { topic: to }, 'change_all'), [
+      question,
+      progress!.id,
+    ]);
+    await settle();
   });
-  const [progress] = await botMessages(from, 1, 60_000);
-  assert.deepEqual(env.fake.move(moderator, question, { topic: to }, 'change_all'), [question, progress!.id]);
   const result = await resultIn(to);
   assert.match(contentOf(result), /^✅ built hello\.ko/);
   await eventually(
@@ -99,12 +109,15 @@ test('!build whose topic is moved mid-job: the progress and the result follow it
 test('!build whose question alone is moved to another channel mid-job: its progress and result go where the question now is', async () => {
   const from = 'asked in the wrong place';
   const to = { stream: 'builds', topic: 'hello module' };
-  const question = env.fake.say(alice, `!build\n${upload('alone.rs', sourceSaying('a moved question'))}`, {
-    stream: channel,
-    topic: from,
+  await env.withJobsHeld(async () => {
+    const question = env.fake.say(alice, `!build\n${upload('alone.rs', sourceSaying('a moved question'))}`, {
+      stream: channel,
+      topic: from,
+    });
+    await botMessages(from, 1, 60_000);
+    assert.deepEqual(env.fake.move(moderator, question, to, 'change_one'), [question]);
+    await settle();
   });
-  await botMessages(from, 1, 60_000);
-  assert.deepEqual(env.fake.move(moderator, question, to, 'change_one'), [question]);
   const result = await topicOf(env.fake, to.stream, to.topic).result();
   assert.match(contentOf(result), /^✅ built hello\.ko/);
   const there = topicOf(env.fake, to.stream, to.topic).fromBot().map(textOf);

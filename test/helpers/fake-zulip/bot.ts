@@ -26,6 +26,11 @@ export interface ZulipWithJobs {
   redisUrl: string;
   /** The bot's process stops and starts again; what happened meanwhile is up to the test. */
   restartBot(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * Runs `meanwhile` while the worker takes no job: what a test does "mid-job" happens before the
+   * build can finish, however fast it is, and the job starts afterwards.
+   */
+  withJobsHeld(meanwhile: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +92,14 @@ export async function startZulipWithJobs(options: {
       await env.bot.stop();
       await whileDown?.();
       env.bot = await startBot();
+    },
+    async withJobsHeld(meanwhile) {
+      await worker.jobWorker.worker.pause(true);
+      try {
+        await meanwhile();
+      } finally {
+        worker.jobWorker.worker.resume();
+      }
     },
     async stop() {
       await env.bot.stop();

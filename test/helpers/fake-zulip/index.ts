@@ -148,6 +148,11 @@ export class FakeZulip {
     return this.#queueCount;
   }
 
+  /** Every event so far acknowledged by a later poll: the bot has taken them all in. */
+  get caughtUp(): boolean {
+    return [...this.#queues.values()].every((queue) => queue.events.length === 0);
+  }
+
   /** A user posts to a channel's topic (or, with `stream` null, a direct message to the bot). */
   say(user: FakeZulipUser, content: string, where: { stream: string; topic: string } | null): number {
     return this.#postMessage(user, content, where ? { type: 'stream', ...where } : { type: 'private' });
