@@ -5,10 +5,8 @@
  * module's whole console, which `!log` has.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
-import { runTerminalChat } from '../../bot/adapters/terminal/terminal.ts';
 import { textMessage } from '../../bot/chat/rich-message.ts';
 import { type Command, ok } from '../../bot/commands/command.ts';
 import { MemoryChatLedger } from '../../bot/dispatch/chat-ledger.ts';
@@ -18,7 +16,7 @@ import { startJob } from '../../bot/job-follow/follow.ts';
 import type { JobResult } from '../../jobs/contracts.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
 import { testConfig } from '../helpers/jobs.ts';
-import { terminalDispatcher } from './terminal-dispatcher.ts';
+import { pipedChat } from './terminal-dispatcher.ts';
 
 const log = pino({ level: 'silent' });
 const knowledge: KnowledgeService = {
@@ -78,21 +76,7 @@ function pipe(lines: string, options: { perMinute?: number; ledger?: MemoryChatL
     commands: [echo, run],
     jobs: { queue, limits: testConfig().jobs },
   });
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let printed = '';
-  output.on('data', (chunk: Buffer) => {
-    printed += chunk.toString();
-  });
-  const chat = runTerminalChat({
-    dispatcher: terminalDispatcher(router, options),
-    input,
-    output,
-    isTTY: false,
-    log,
-  });
-  input.end(lines);
-  return chat.finished.then(() => printed);
+  return pipedChat(router, lines, log, options);
 }
 
 test('a rate limit at the terminal behaves as on other platforms: one note, then silence', async () => {

@@ -25,6 +25,7 @@ export async function pipedChat(
   router: Router | Promise<Router>,
   input: string,
   log: pino.Logger,
+  options: { ledger?: MemoryChatLedger; perMinute?: number } = {},
 ): Promise<string> {
   const stdin = new PassThrough();
   const output = new PassThrough();
@@ -33,7 +34,7 @@ export async function pipedChat(
     printed += chunk.toString();
   });
   const chat = runTerminalChat({
-    dispatcher: terminalDispatcher(router),
+    dispatcher: terminalDispatcher(router, options),
     input: stdin,
     output,
     isTTY: false,
