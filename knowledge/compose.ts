@@ -7,7 +7,7 @@ import { compareVersions, kernelSeries } from '../jobs/kernel/version.ts';
 import type { Answer, Citation, Hit, Retrieval } from './answer-types.ts';
 import { OFF_TOPIC_REPLY, ruleAnswer } from './intent.ts';
 import type { Passage } from './passage.ts';
-import { isStopWord, stem } from './tokenize.ts';
+import { analyzeDistinct, isStopWord, stem } from './tokenize.ts';
 
 export interface ComposeOptions {
   /** Below this retrieval confidence the answer is an abstention. */
@@ -50,7 +50,7 @@ export function composeAnswer(retrieval: Retrieval, options: ComposeOptions): An
     lead,
     ...(code ? { code } : {}),
     details: [],
-    citations: citationsFor(retrieval.hits, options.maxSources),
+    citations: citationsFor(retrieval.hits, options.maxSources, retrieval.terms),
     kernelVersion: top.passage.kernelVersion,
     confidence: retrieval.confidence,
     passages: retrieval.hits.map((hit) => hit.passage),
@@ -64,7 +64,7 @@ function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
   // A far miss without a word of the domain is about something else entirely: one line, not the
   // kernel question template.
   if (!nearMiss && retrieval.domainTerms?.length === 0) return offTopic(retrieval);
-  const citations = nearMiss ? citationsFor(retrieval.hits, options.maxSources) : [];
+  const citations = nearMiss ? citationsFor(retrieval.hits, options.maxSources, retrieval.terms) : [];
   return {
     kind: 'abstain',
     lead: ABSTAIN_LEAD,
@@ -128,18 +128,32 @@ export function citationFor(passage: Passage): Citation {
 
 /**
  * Up to `max` distinct links, best first. Hits far below the best one are left out: a source line
- * that points at unrelated pages costs the reader more than it helps.
+ * that points at unrelated pages costs the reader more than it helps. So is, after the first, an API
+ * item whose name the question does not mention: "hello world" matched `UserSliceWriter::write` on
+ * the word "write", which is not a source for it.
  */
-function citationsFor(hits: Hit[], max: number): Citation[] {
+function citationsFor(hits: Hit[], max: number, terms: string[]): Citation[] {
   const best = hits[0]?.score ?? 0;
+  const asked = new Set(terms);
   const citations: Citation[] = [];
   for (const [rank, hit] of hits.entries()) {
     if (citations.length >= max) break;
     if (rank > 0 && best > 0 && hit.score < best * 0.3) break;
+    if (rank > 0 && hit.passage.kind === 'rust-doc' && !namesAsked(hit.passage, asked)) continue;
     if (citations.some((citation) => citation.url === hit.passage.url)) continue;
     citations.push(citationFor(hit.passage));
   }
   return citations;
+}
+
+/**
+ * Does the question name the API item (`KVec`, `pr_info!`, `Mutex`) or a module on its path (`print`,
+ * `sync`)? Whole names only: `UserSliceWriter::write` is not named by the word "write".
+ */
+function namesAsked(passage: Passage, asked: Set<string>): boolean {
+  return passage.sectionPath
+    .slice(1)
+    .some((name) => [...analyzeDistinct(name)].some(([term, kind]) => kind !== 'part' && asked.has(term)));
 }
 
 // ---- terms -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type { Retrieval } from '../../knowledge/answer-types.ts';
 import { composeAnswer } from '../../knowledge/compose.ts';
 import type { Passage } from '../../knowledge/passage.ts';
 import { docVocabulary } from '../../knowledge/query-hints.ts';
+import { analyze } from '../../knowledge/tokenize.ts';
 import { fixtureKnowledge } from '../helpers/fixture-knowledge.ts';
 
 const { kb, service } = await fixtureKnowledge('reading');
@@ -203,4 +204,48 @@ test('a checker for sleeping under a spinlock: klint, from a sentence that stand
   assert.equal(answer.kind, 'answer');
   assert.match(firstSentence(answer.lead), /klint/, answer.lead);
   assertWholeSentences(answer.lead);
+});
+
+test('sources after the first list an API item only when the question names it or its module', () => {
+  const item = (name: string[], text: string): Passage => ({
+    id: `rust-doc:${name.join('::')}`,
+    tree: 'linux-6.12.9',
+    kernelVersion: '6.12.9',
+    path: 'rust/kernel/uaccess.rs',
+    sectionPath: ['kernel', ...name],
+    anchor: null,
+    kind: 'rust-doc',
+    text,
+    code: [],
+    url: `https://elixir.bootlin.com/linux/v6.12.9/source/rust/kernel/${name.join('/')}.rs`,
+    lines: [1, 2],
+  });
+  const guide: Passage = {
+    ...item(['Module'], 'A module implements the Module trait; write one like the minimal sample.'),
+    id: 'faq:minimal',
+    kind: 'faq',
+    sectionPath: ['FAQ', 'What does a minimal Rust kernel module look like?'],
+    url: 'https://example.org/faq/minimal',
+  };
+  const writer = item(['uaccess', 'UserSliceWriter::write'], 'Writes bytes to user space.');
+  const mutex = item(['sync', 'lock', 'mutex', 'Mutex'], 'A kernel mutex.');
+  const sourcesFor = (question: string) =>
+    composeAnswer(
+      {
+        question,
+        hits: [guide, writer, mutex].map((passage, rank) => ({ passage, score: 10 - rank })),
+        confidence: 1,
+        terms: analyze(question),
+        askedVersion: null,
+      },
+      { minConfidence: 0.1, maxSources: 3 },
+    ).citations.map((citation) => citation.title);
+  assert.deepEqual(sourcesFor('How do I write a hello world kernel module?'), [
+    'FAQ › What does a minimal Rust kernel module look like?',
+  ]);
+  assert.deepEqual(sourcesFor('How do I write with UserSliceWriter::write and a mutex in my module?'), [
+    'FAQ › What does a minimal Rust kernel module look like?',
+    'kernel › uaccess › UserSliceWriter::write',
+    'kernel › sync › lock › mutex › Mutex',
+  ]);
 });
