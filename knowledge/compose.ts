@@ -34,6 +34,13 @@ const CLOSEST_DOCS = 'The links below are the closest docs I found; they may not
 const MAX_LEAD = 450;
 const MAX_SENTENCES = 3;
 const MAX_CODE_LINES = 8;
+/**
+ * How much the asked words of a sentence's heading count for it, next to its own: the heading says what
+ * the section is about, but among a section's sentences the one saying the asked words itself answers.
+ */
+const HEADING_SHARE = 0.5;
+/** Our FAQ entries open with their answer (docs/faq.md), so their first sentence counts more. */
+const FAQ_OPENING = 1.3;
 /** How much a sentence from the 2nd and 3rd passage counts next to one from the best passage. */
 const RANK_WEIGHT = [1, 0.6, 0.45];
 
@@ -229,6 +236,8 @@ interface Sentence {
   rank: number; // of the passage among the hits
   index: number; // in the passage
   paragraph: number;
+  /** The first sentence of an FAQ entry, which we write to state the answer. */
+  opensFaq: boolean;
   /** For a sentence that introduces a literal block ("… can be used:"), the index of that block. */
   introducesCode: number | null;
   terms: Set<string>;
@@ -255,11 +264,14 @@ function proseLead(retrieval: Retrieval, weights: TermWeights): { lead: string; 
   );
   for (const sentence of sentences) {
     const weight =
-      (RANK_WEIGHT[sentence.rank] ?? 0) * lengthFactor(sentence.text) * (isMeta(sentence.text) ? 0 : 1);
+      (RANK_WEIGHT[sentence.rank] ?? 0) *
+      lengthFactor(sentence.text) *
+      (isMeta(sentence.text) ? 0 : 1) *
+      (sentence.opensFaq ? FAQ_OPENING : 1);
     const own = scoreOf(sentence.terms, specific);
     // Only for a sentence that says something asked itself: a heading alone answers nothing.
     const context = own > 0 ? scoreOf(without(sentence.heading, sentence.terms), specific) : 0;
-    sentence.score = (own + context) * weight;
+    sentence.score = (own + HEADING_SHARE * context) * weight;
     sentence.own = own * weight;
   }
   let chosen = chooseSentences(sentences);
@@ -308,6 +320,7 @@ function sentencesOf(passage: Passage, rank: number, weights: TermWeights): Sent
         rank,
         index: sentences.length,
         paragraph,
+        opensFaq: passage.kind === 'faq' && sentences.length === 0,
         introducesCode: i === units.length - 1 ? introduces : null,
         terms: matchedTerms(unit, weights),
         heading,
@@ -391,7 +404,7 @@ function continuesAnother(text: string): boolean {
 }
 
 function leansOnPrevious(text: string): boolean {
-  return /^((most|some|all|many|none|each|both|one|either|neither) of (them|these|those)|in (this|that|such a|either) case|this|its?|their|these|that|they|then|otherwise|however|thus|so|also)\b/i.test(
+  return /^((most|some|all|many|none|each|both|one|either|neither) of (them|these|those)|in (this|that|such a|either) case|this|its?|their|these|that|they|then|later|earlier|since then|otherwise|however|thus|so|also)\b/i.test(
     text,
   );
 }

@@ -249,3 +249,21 @@ test('sources after the first list an API item only when the question names it o
     'kernel › sync › lock › mutex › Mutex',
   ]);
 });
+
+test('where to ask leads with the Zulip chat, not with what the mailing list is not for', async () => {
+  const answer = await service.ask('where can I ask questions?');
+  assert.match(firstSentence(answer.lead), /Zulip/, answer.lead);
+});
+
+test('a sentence that compares with the one before it ("Later kernels …") does not open the answer', async () => {
+  const answer = await service.ask('does rust for linux work on arm64?');
+  assert.equal(answer.kind, 'answer');
+  assert.doesNotMatch(answer.lead, /^Later\b/, answer.lead);
+  assert.match(answer.lead, /arm64/);
+  assertWholeSentences(answer.lead);
+});
+
+test('an FAQ entry’s opening, which states its answer, leads: the SAFETY rule, not where unsafe code belongs', async () => {
+  const answer = await service.ask('what does unsafe mean in kernel rust code and what is a SAFETY comment?');
+  assert.match(firstSentence(answer.lead), /require a `\/\/ SAFETY:` comment/, answer.lead);
+});
