@@ -267,3 +267,13 @@ test('an FAQ entry’s opening, which states its answer, leads: the SAFETY rule,
   const answer = await service.ask('what does unsafe mean in kernel rust code and what is a SAFETY comment?');
   assert.match(firstSentence(answer.lead), /require a `\/\/ SAFETY:` comment/, answer.lead);
 });
+
+test('pin-init is explained by what it is for, not by an internal module that names it', async () => {
+  const answer = await service.ask('what is pin-init?');
+  assert.match(
+    answer.citations[0]!.title,
+    /^FAQ › What is pin-init .*#\[pin_data\]/,
+    answer.citations[0]!.title,
+  );
+  assert.match(firstSentence(answer.lead), /initialise a struct in place/, answer.lead);
+});
