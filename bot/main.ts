@@ -30,7 +30,7 @@ import { startDiscordBot } from './adapters/discord/bot.ts';
 import { startMatrixBot } from './adapters/matrix/bot.ts';
 import { runTerminalChat } from './adapters/terminal/terminal.ts';
 import { startZulipBot, type ZulipBot } from './adapters/zulip/bot.ts';
-import { readZuliprc } from './adapters/zulip/client.ts';
+import { readZuliprc } from './adapters/zulip/credentials.ts';
 import { type DocSection, docSections } from './digest/compose.ts';
 import { type DigestSenders, DigestService } from './digest/service.ts';
 import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from './dispatch/chat-ledger.ts';

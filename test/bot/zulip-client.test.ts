@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseZuliprc, ZulipClient, type ZulipEvent } from '../../bot/adapters/zulip/client.ts';
+import type { ZulipEvent } from '../../bot/adapters/zulip/api-types.ts';
+import { ZulipClient } from '../../bot/adapters/zulip/client.ts';
+import { parseZuliprc } from '../../bot/adapters/zulip/credentials.ts';
 import { FakeZulip } from '../helpers/fake-zulip/index.ts';
 
 const bot = { user_id: 5, email: 'onboard-bot@zulip.test', full_name: 'Onboard', apiKey: 'k3y' };

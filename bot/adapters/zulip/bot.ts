@@ -12,13 +12,9 @@
 import type { Logger } from '../../../config/logger.ts';
 import type { Result } from '../../../config/result.ts';
 import type { Dispatcher, DispatchSurface } from '../../dispatch/dispatcher.ts';
-import {
-  ZulipClient,
-  type ZulipClientOptions,
-  type ZulipCredentials,
-  type ZulipEvent,
-  type ZulipMessage,
-} from './client.ts';
+import type { ZulipEvent, ZulipMessage } from './api-types.ts';
+import { ZulipClient, type ZulipClientOptions } from './client.ts';
+import type { ZulipCredentials } from './credentials.ts';
 import { toIncomingMessage, type ZulipSelf } from './intake.ts';
 import { KnownMessages, type Move } from './memory.ts';
 import { createZulipSurface, emojiOfName, type ZulipChat, zulipDispatchSurface } from './surface.ts';

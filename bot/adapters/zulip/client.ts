@@ -4,78 +4,21 @@
  * event loop swallows errors and never re-registers a lost queue. Here the event loop recovers on its
  * own (a new queue on BAD_EVENT_QUEUE_ID, backoff with jitter on errors, the rate limit's wait honoured),
  * errors are checked by their `code`, never by their translated `msg`, and every failure is a value.
+ * This file holds the API methods and the event loop; Zulip's shapes and error codes are in
+ * api-types.ts, the credentials in credentials.ts, and the requests themselves (the rate limit, a lost
+ * response) in http.ts.
  */
-import { readFile } from 'node:fs/promises';
 import type { Failure, Result } from '../../../config/result.ts';
-
-export interface ZulipCredentials {
-  /** The bot's email address, its user name for HTTP basic auth. */
-  email: string;
-  apiKey: string;
-  /** The server's address, e.g. https://rust-for-linux.zulipchat.com. */
-  site: string;
-}
-
-export type ZulipEventType = 'message' | 'update_message' | 'delete_message' | 'reaction';
-
-/** A message as Zulip's message events and GET /messages carry it (the fields the bot reads). */
-export interface ZulipMessage {
-  id: number;
-  sender_id: number;
-  sender_email: string;
-  sender_full_name: string;
-  content: string;
-  /** "stream" (a channel message) or "private" (a direct message). */
-  type: 'stream' | 'private';
-  stream_id?: number;
-  /** The topic. */
-  subject: string;
-  /** The channel's name, or the direct message's participants. */
-  display_recipient: string | { id: number; email: string; full_name: string }[];
-  timestamp: number;
-}
-
-/** A message as GET /messages returns it: with the bot's flags on it ("mentioned", "read"). */
-export type FlaggedMessage = ZulipMessage & { flags?: string[] };
-
-/** Fetched messages as message events: their `id` is -1, as they come from no queue. */
-const messageEvents = (messages: FlaggedMessage[]): ZulipEvent[] =>
-  messages.map(({ flags, ...message }) => ({ type: 'message', id: -1, message, flags: flags ?? [] }));
-
-export type ZulipEvent =
-  | { type: 'message'; id: number; message: ZulipMessage; flags: string[] }
-  | {
-      type: 'update_message';
-      id: number;
-      message_id: number;
-      message_ids: number[];
-      content?: string;
-      rendering_only?: boolean;
-      /** Who edited (absent for edits the server makes itself, such as link previews). */
-      user_id?: number;
-      edit_timestamp?: number;
-      /** A channel message's channel before the edit (every message in `message_ids` was there). */
-      stream_id?: number;
-      /** A move: the channel the messages went to (only when it changed). */
-      new_stream_id?: number;
-      /** A move: the topic the messages were in, and (only when it changed) the one they went to. */
-      orig_subject?: string;
-      subject?: string;
-      /** A move: which messages went along (change_one, change_later, change_all). */
-      propagate_mode?: string;
-    }
-  | { type: 'delete_message'; id: number; message_id?: number; message_ids?: number[] }
-  | {
-      type: 'reaction';
-      id: number;
-      op: 'add' | 'remove';
-      user_id: number;
-      message_id: number;
-      emoji_name: string;
-      emoji_code: string;
-      reaction_type: string;
-    }
-  | { type: 'heartbeat'; id: number };
+import {
+  BAD_EVENT_QUEUE_ID,
+  BAD_REQUEST,
+  type FlaggedMessage,
+  REACTION_ALREADY_EXISTS,
+  type ZulipEvent,
+  type ZulipEventType,
+} from './api-types.ts';
+import type { ZulipCredentials } from './credentials.ts';
+import { type Body, failure, sleep, ZulipHttp } from './http.ts';
 
 export interface EventQueue {
   queueId: string;
@@ -108,87 +51,18 @@ export interface ZulipClientOptions {
   onConnected?: () => void;
 }
 
-/** The server's error codes the client acts on (Zulip's "Error handling" page: check `code`, not `msg`). */
-const BAD_EVENT_QUEUE_ID = 'BAD_EVENT_QUEUE_ID';
-/** Zulip's catch-all code: a message that is not there, an edit refused (too late, editing off). */
-export const BAD_REQUEST = 'BAD_REQUEST';
-const RATE_LIMIT_HIT = 'RATE_LIMIT_HIT';
-/** Since Zulip 8 (feature level 193); BAD_REQUEST before. */
-const REACTION_ALREADY_EXISTS = 'REACTION_ALREADY_EXISTS';
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
-const failure = (logText: string, detail?: unknown): { ok: false; failure: Failure } => ({
-  ok: false,
-  failure: { userText: 'Zulip did not answer as expected; please try again in a moment.', logText, detail },
-});
-
-/** A request that got no response: the server may or may not have acted on it. */
-class NoResponse extends Error {}
-
-/** Whether `failure` is of a request that got no response (a POST may have taken effect). */
-export const unanswered = (failure: Failure): boolean => failure.detail instanceof NoResponse;
-
-/** The credentials in a zuliprc file's [api] section (email, key, site), as Zulip's own tools write it. */
-export function parseZuliprc(text: string): Result<ZulipCredentials> {
-  const api = new Map<string, string>();
-  let section = '';
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    if (line.startsWith('[') && line.endsWith(']')) {
-      section = line.slice(1, -1).trim();
-      continue;
-    }
-    const equals = line.indexOf('=');
-    if (section === 'api' && equals > 0) api.set(line.slice(0, equals).trim(), line.slice(equals + 1).trim());
-  }
-  const email = api.get('email');
-  const apiKey = api.get('key');
-  const site = api.get('site');
-  if (!email || !apiKey || !site) {
-    return failure('zuliprc: the [api] section needs email, key and site');
-  }
-  return { ok: true, value: { email, apiKey, site } };
-}
-
-export async function readZuliprc(path: string): Promise<Result<ZulipCredentials>> {
-  try {
-    return parseZuliprc(await readFile(path, 'utf8'));
-  } catch (error) {
-    return failure(`zuliprc: cannot read ${path}`, error);
-  }
-}
-
-type Body = Record<string, string | number | boolean> | FormData;
-
-interface Response<T> {
-  status: number;
-  /** The JSON body: `result`, `msg`, `code` on errors, and the call's own fields. */
-  json: T & { result?: string; msg?: string; code?: string; 'retry-after'?: number };
-  retryAfterMs: number | null;
-}
+/** Fetched messages as message events: their `id` is -1, as they come from no queue. */
+const messageEvents = (messages: FlaggedMessage[]): ZulipEvent[] =>
+  messages.map(({ flags, ...message }) => ({ type: 'message', id: -1, message, flags: flags ?? [] }));
 
 export class ZulipClient {
   readonly #authorization: string;
   readonly #origin: string;
   readonly #backoffBaseMs: number;
   readonly #backoffMaxMs: number;
-  readonly #rateLimitRetries: number;
+  readonly #http: ZulipHttp;
   readonly #onRecovery: (failure: Failure) => void;
   readonly #onConnected: () => void;
-  /** Set from X-RateLimit-Remaining 0 and X-RateLimit-Reset: no request is sent before then. */
-  #quietUntil = 0;
   #editPolicy: EditPolicy | null = null;
 
   constructor(credentials: ZulipCredentials, options: ZulipClientOptions = {}) {
@@ -196,7 +70,10 @@ export class ZulipClient {
     this.#origin = new URL(credentials.site).origin;
     this.#backoffBaseMs = options.backoffBaseMs ?? 1000;
     this.#backoffMaxMs = options.backoffMaxMs ?? 60_000;
-    this.#rateLimitRetries = options.rateLimitRetries ?? 3;
+    this.#http = new ZulipHttp(this.#origin, this.#authorization, {
+      rateLimitRetries: options.rateLimitRetries ?? 3,
+      rateLimitWaitMs: this.#backoffBaseMs,
+    });
     this.#onRecovery = options.onRecovery ?? (() => {});
     this.#onConnected = options.onConnected ?? (() => {});
   }
@@ -222,7 +99,7 @@ export class ZulipClient {
       apply_markdown: false,
     };
     if (narrow) body.narrow = JSON.stringify(narrow);
-    const response = await this.#call<{
+    const response = await this.#http.call<{
       queue_id: string;
       last_event_id: number;
       event_queue_longpoll_timeout_seconds?: number;
@@ -254,7 +131,7 @@ export class ZulipClient {
     // A connection that died silently (a NAT dropping it) would otherwise hold the poll forever.
     const timeout = AbortSignal.timeout(queue.longpollTimeoutMs);
     const pollSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    const response = await this.#call<{ events: ZulipEvent[] }>(
+    const response = await this.#http.call<{ events: ZulipEvent[] }>(
       'GET',
       `/events?${query}`,
       undefined,
@@ -399,7 +276,7 @@ export class ZulipClient {
       narrow: JSON.stringify(narrow ?? []),
       apply_markdown: 'false',
     });
-    return this.#call('GET', `/messages?${query}`, undefined, signal);
+    return this.#http.call('GET', `/messages?${query}`, undefined, signal);
   }
 
   /**
@@ -407,7 +284,7 @@ export class ZulipClient {
    * bot may see (deleted, or never there: Zulip answers BAD_REQUEST "Invalid message(s)").
    */
   async message(messageId: number): Promise<Result<FlaggedMessage | null>> {
-    const response = await this.#call<{ message: FlaggedMessage }>(
+    const response = await this.#http.call<{ message: FlaggedMessage }>(
       'GET',
       `/messages/${messageId}?apply_markdown=false`,
     );
@@ -418,7 +295,7 @@ export class ZulipClient {
 
   /** GET /users/me: the bot's own user id and name (mentions of it, and its own messages, are told by them). */
   async ownUser(): Promise<Result<{ userId: number; fullName: string }>> {
-    const response = await this.#call<{ user_id: number; full_name: string }>('GET', '/users/me');
+    const response = await this.#http.call<{ user_id: number; full_name: string }>('GET', '/users/me');
     if (!response.ok) return response;
     return { ok: true, value: { userId: response.value.user_id, fullName: response.value.full_name } };
   }
@@ -434,25 +311,27 @@ export class ZulipClient {
 
   /** POST /messages to a channel (stream) and topic; the new message's id. */
   sendStreamMessage(channel: string, topic: string, content: string): Promise<Result<{ id: number }>> {
-    return this.#call('POST', '/messages', { type: 'stream', to: channel, topic, content });
+    return this.#http.call('POST', '/messages', { type: 'stream', to: channel, topic, content });
   }
 
   /** POST /messages as a direct message to the given users (ids). */
   sendDirectMessage(userIds: number[], content: string): Promise<Result<{ id: number }>> {
-    return this.#call('POST', '/messages', { type: 'direct', to: JSON.stringify(userIds), content });
+    return this.#http.call('POST', '/messages', { type: 'direct', to: JSON.stringify(userIds), content });
   }
 
   async editMessage(messageId: number, content: string): Promise<Result<void>> {
-    return this.#done(await this.#call('PATCH', `/messages/${messageId}`, { content }));
+    return this.#done(await this.#http.call('PATCH', `/messages/${messageId}`, { content }));
   }
 
   async deleteMessage(messageId: number): Promise<Result<void>> {
-    return this.#done(await this.#call('DELETE', `/messages/${messageId}`));
+    return this.#done(await this.#http.call('DELETE', `/messages/${messageId}`));
   }
 
   /** A reaction the bot already made (a retry) is no failure. */
   async addReaction(messageId: number, emojiName: string): Promise<Result<void>> {
-    const added = await this.#call('POST', `/messages/${messageId}/reactions`, { emoji_name: emojiName });
+    const added = await this.#http.call('POST', `/messages/${messageId}/reactions`, {
+      emoji_name: emojiName,
+    });
     const code = !added.ok && (added.failure.detail as { code?: string } | undefined)?.code;
     return code === REACTION_ALREADY_EXISTS ? { ok: true, value: undefined } : this.#done(added);
   }
@@ -465,7 +344,7 @@ export class ZulipClient {
   ): Promise<Result<{ url: string }>> {
     const form = new FormData();
     form.append('file', new Blob([data], { type: contentType }), fileName);
-    const response = await this.#call<{ url?: string; uri?: string }>('POST', '/user_uploads', form);
+    const response = await this.#http.call<{ url?: string; uri?: string }>('POST', '/user_uploads', form);
     if (!response.ok) return response;
     // `uri` is the name before Zulip 9 (feature level 272); `url` since.
     const url = response.value.url ?? response.value.uri;
@@ -524,77 +403,5 @@ export class ZulipClient {
 
   #done(response: Result<unknown>): Result<void> {
     return response.ok ? { ok: true, value: undefined } : response;
-  }
-
-  /** One API call, tried again after the server's wait when refused with 429; failures carry the JSON. */
-  async #call<T>(method: string, path: string, body?: Body, signal?: AbortSignal): Promise<Result<T>> {
-    for (let attempt = 0; ; attempt++) {
-      await sleep(this.#quietUntil - Date.now(), signal);
-      const response = await this.#send<T>(method, path, body, signal);
-      if (!response.ok) return response;
-      const { status, json, retryAfterMs } = response.value;
-      if (json.result === 'success') return { ok: true, value: json };
-      const rateLimited = status === 429 || json.code === RATE_LIMIT_HIT;
-      if (rateLimited && attempt < this.#rateLimitRetries) {
-        this.#quietUntil = Math.max(this.#quietUntil, Date.now() + (retryAfterMs ?? this.#backoffBaseMs));
-        continue;
-      }
-      return failure(
-        `Zulip ${method} ${path.split('?')[0]}: ${status} ${json.code ?? ''} ${json.msg ?? ''}`,
-        json,
-      );
-    }
-  }
-
-  async #send<T>(
-    method: string,
-    path: string,
-    body?: Body,
-    signal?: AbortSignal,
-  ): Promise<Result<Response<T>>> {
-    const url = `${this.#origin}/api/v1${path}`;
-    const form = body instanceof FormData || body === undefined ? body : this.#urlEncoded(body);
-    try {
-      const response = await fetch(url, {
-        method,
-        headers: { authorization: this.#authorization },
-        body: form,
-        signal: signal ?? null,
-      });
-      this.#noteRateLimit(response.headers);
-      const text = await response.text();
-      let json: Response<T>['json'];
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return failure(
-          `Zulip ${method} ${path.split('?')[0]}: ${response.status}, not JSON`,
-          text.slice(0, 200),
-        );
-      }
-      const retryAfter = Number(response.headers.get('retry-after') ?? json['retry-after'] ?? Number.NaN);
-      const retryAfterMs = Number.isFinite(retryAfter) ? retryAfter * 1000 : null;
-      return { ok: true, value: { status: response.status, json, retryAfterMs } };
-    } catch (error) {
-      return failure(
-        `Zulip ${method} ${path.split('?')[0]}: no response`,
-        new NoResponse('the connection failed before a response', { cause: error }),
-      );
-    }
-  }
-
-  #urlEncoded(body: Record<string, string | number | boolean>): URLSearchParams {
-    return new URLSearchParams(
-      Object.entries(body).map(([key, value]): [string, string] => [key, String(value)]),
-    );
-  }
-
-  /** X-RateLimit-Remaining 0: nothing more until X-RateLimit-Reset (seconds since the epoch). */
-  #noteRateLimit(headers: Headers) {
-    const remaining = headers.get('x-ratelimit-remaining');
-    const reset = Number(headers.get('x-ratelimit-reset'));
-    if (remaining === '0' && Number.isFinite(reset)) {
-      this.#quietUntil = Math.max(this.#quietUntil, reset * 1000);
-    }
   }
 }

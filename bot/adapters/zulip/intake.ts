@@ -6,7 +6,7 @@
  * taken out of the text.
  */
 import type { AttachmentInfo, ConversationRef, IncomingMessage } from '../../chat/message.ts';
-import type { ZulipMessage } from './client.ts';
+import type { ZulipMessage } from './api-types.ts';
 
 /** The bot's own user, as its credentials and POST /register name it. */
 export interface ZulipSelf {

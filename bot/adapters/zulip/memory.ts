@@ -9,7 +9,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Result } from '../../../config/result.ts';
-import type { ZulipClient, ZulipMessage } from './client.ts';
+import type { ZulipMessage } from './api-types.ts';
+import type { ZulipClient } from './client.ts';
 
 /** Messages remembered: enough for the edits, deletions and reactions of the last hours. */
 const MEMORY_LIMIT = 5000;

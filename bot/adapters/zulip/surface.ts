@@ -27,7 +27,9 @@ import type {
 import type { ConversationRef } from '../../chat/message.ts';
 import type { RichMessage } from '../../chat/rich-message.ts';
 import type { DispatchSurface } from '../../dispatch/dispatcher.ts';
-import { BAD_REQUEST, type EditPolicy, unanswered, type ZulipClient } from './client.ts';
+import { BAD_REQUEST } from './api-types.ts';
+import type { EditPolicy, ZulipClient } from './client.ts';
+import { unanswered } from './http.ts';
 import { conversationOf, directRecipients, type ZulipSelf } from './intake.ts';
 import type { KnownMessages } from './memory.ts';
 import { renderZulip } from './render.ts';
