@@ -6,10 +6,14 @@
  * Lead and details are plain text (they quote users): everything Discord would read as Markdown is
  * escaped, except our inline code spans; bare links are shown whole, in <…> so they do not unfurl.
  */
-import { kernelSeries } from '../../../jobs/kernel/version.ts';
-import type { Citation } from '../../../knowledge/answer-types.ts';
-import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
-import { type MarkdownEscapes, markdownText, type RichMessage } from '../../chat/rich-message.ts';
+import {
+  type MarkdownDialect,
+  markdownReply,
+  seriesNote,
+  sourcesLine,
+  withoutTrailingNewlines,
+} from '../../chat/render-text.ts';
+import type { RichMessage } from '../../chat/rich-message.ts';
 
 /** Discord's limit on a message's content. */
 export const DISCORD_MESSAGE_LIMIT = 2000;
@@ -71,28 +75,17 @@ function escapeText(text: string): string {
     .join('');
 }
 
-const ESCAPES: MarkdownEscapes = { text: escapeText, lineStart: escapeLineStart };
-const renderText = (text: string) => markdownText(text, ESCAPES);
-
 /** `[1] [Title (6.1)](<url>)`: the angle brackets keep Discord from unfurling every source. */
-function formatSource(source: Citation, number: number): string {
-  const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
-  return `[${number}] [${escapeMarkdown(source.title + version)}](<${source.url}>)`;
-}
-
-function sourcesLine(sources: Citation[]): string | null {
-  if (sources.length === 0) return null;
-  return `Sources: ${sources.map((source, index) => formatSource(source, index + 1)).join(' · ')}`;
-}
+const DISCORD: MarkdownDialect = {
+  text: escapeText,
+  lineStart: escapeLineStart,
+  source: (source, number) =>
+    `[${number}] [${escapeMarkdown(source.title + seriesNote(source))}](<${source.url}>)`,
+};
 
 /** The whole reply as one Markdown text, before any cutting. */
 export function renderDiscordMarkdown(message: RichMessage): string {
-  const blocks = [renderText(message.lead)];
-  if (message.code) blocks.push(renderCodeBlock(message.code, 'fenced'));
-  if (message.details.length > 0) blocks.push(renderText(message.details.join('\n')));
-  const sources = sourcesLine(message.sources);
-  if (sources) blocks.push(sources);
-  return blocks.filter((block) => block.length > 0).join('\n');
+  return markdownReply(message, DISCORD);
 }
 
 const FENCE = /^\s*(`{3,}|~{3,})/;
@@ -185,7 +178,7 @@ function attachmentFor(message: RichMessage): { name: string; text: string } {
 
 /** One message: the start of the reply, then (kept whole) the pointers after the code, sources and a note. */
 function preview(message: RichMessage, note: string, maxChars: number): string {
-  const sources = sourcesLine(message.sources);
+  const sources = sourcesLine(message.sources, DISCORD.source);
   const withDetails = [...(message.code ? message.details : []), sources, note].filter((l) => l !== null);
   const short = [sources, note].filter((l) => l !== null);
   const tail = (withDetails.join('\n').length <= maxChars / 2 ? withDetails : short).join('\n');

@@ -3,9 +3,13 @@
  * of blocks, so the two never say different things. Code goes in <pre><code>; a message too big for one
  * Matrix event has its code block trimmed, never cut inside the markup.
  */
-import { kernelSeries } from '../../../jobs/kernel/version.ts';
 import type { Citation } from '../../../knowledge/answer-types.ts';
-import { formatSourcesLine, renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
+import {
+  formatSourcesLine,
+  renderCodeBlock,
+  seriesNote,
+  withoutTrailingNewlines,
+} from '../../chat/render-text.ts';
 import { inlineParts, type RichMessage } from '../../chat/rich-message.ts';
 
 export interface MatrixText {
@@ -54,8 +58,7 @@ function htmlBlock(block: Block): string {
     return `<pre><code${language}>${escapeHtml(withoutTrailingNewlines(block.text))}</code></pre>`;
   }
   const links = block.sources.map((source, index) => {
-    const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
-    return `[${index + 1}] <a href="${escapeHtml(source.url)}">${escapeHtml(source.title)}</a>${escapeHtml(version)}`;
+    return `[${index + 1}] <a href="${escapeHtml(source.url)}">${escapeHtml(source.title)}</a>${escapeHtml(seriesNote(source))}`;
   });
   return `<p>Sources: ${links.join(' · ')}</p>`;
 }

@@ -6,10 +6,13 @@
  * Zulip's 10,000 characters keeps its start (the code cut) and hands the whole text over as a file.
  */
 
-import { kernelSeries } from '../../../jobs/kernel/version.ts';
-import type { Citation } from '../../../knowledge/answer-types.ts';
-import { renderCodeBlock, withoutTrailingNewlines } from '../../chat/render-text.ts';
-import { type MarkdownEscapes, markdownText, type RichMessage } from '../../chat/rich-message.ts';
+import {
+  type MarkdownDialect,
+  markdownReply,
+  seriesNote,
+  withoutTrailingNewlines,
+} from '../../chat/render-text.ts';
+import type { RichMessage } from '../../chat/rich-message.ts';
 
 /** Zulip's limit on a message's content (the server's MAX_MESSAGE_LENGTH). */
 export const ZULIP_MESSAGE_LIMIT = 10_000;
@@ -52,27 +55,14 @@ function escapeText(text: string): string {
     .join('');
 }
 
-const ESCAPES: MarkdownEscapes = { text: escapeText, lineStart: escapeLineStart };
-const renderText = (text: string) => markdownText(text, ESCAPES);
+const ZULIP: MarkdownDialect = {
+  text: escapeText,
+  lineStart: escapeLineStart,
+  source: (source, number) =>
+    `[${number}] [${escapeMarkdown(source.title + seriesNote(source))}](${source.url.replace(/[()\s]/g, encodeURIComponent)})`,
+};
 
-function formatSource(source: Citation, number: number): string {
-  const version = source.kernelVersion ? ` (${kernelSeries(source.kernelVersion)})` : '';
-  return `[${number}] [${escapeMarkdown(source.title + version)}](${source.url.replace(/[()\s]/g, encodeURIComponent)})`;
-}
-
-function sourcesLine(sources: Citation[]): string | null {
-  if (sources.length === 0) return null;
-  return `Sources: ${sources.map((source, index) => formatSource(source, index + 1)).join(' · ')}`;
-}
-
-function renderMarkdown(message: RichMessage): string {
-  const blocks = [renderText(message.lead)];
-  if (message.code) blocks.push(renderCodeBlock(message.code, 'fenced'));
-  if (message.details.length > 0) blocks.push(renderText(message.details.join('\n')));
-  const sources = sourcesLine(message.sources);
-  if (sources) blocks.push(sources);
-  return blocks.filter((block) => block.length > 0).join('\n');
-}
+const renderMarkdown = (message: RichMessage) => markdownReply(message, ZULIP);
 
 /** The first lines of `text` that fit in `maxChars`. */
 function firstLines(text: string, maxChars: number): string {
