@@ -149,14 +149,16 @@ test('a reply too long for three messages comes as one message and an attached f
   assert.equal(reply!.files[0]?.data.toString().trimEnd().split('\n').length, 400);
 });
 
+/** The requests to create a message since request number `start`: a retry shows as a second one. */
+const messageCreations = (start: number) =>
+  env.fake.requests.slice(start).filter((r) => r.method === 'POST' && CREATE_MESSAGE.test(r.path));
+
 test('a 429 on sending is waited out for retry_after and the message is sent once', async () => {
   const start = env.fake.requests.length;
   env.fake.rateLimitNext('POST', CREATE_MESSAGE, 1);
   const question = env.fake.say(env.fake.channel.id, alice(), '!ask which bindgen does 6.1 need?');
   await botMessages(question.id, start);
-  const attempts = env.fake.requests
-    .slice(start)
-    .filter((r) => r.method === 'POST' && CREATE_MESSAGE.test(r.path));
+  const attempts = messageCreations(start);
   assert.deepEqual(
     attempts.map((r) => r.status),
     [429, 200],
@@ -219,9 +221,7 @@ test('an answer whose response was lost is posted once: discord.js’s retry rep
   env.fake.loseResponseNext('POST', CREATE_MESSAGE);
   const question = env.fake.say(env.fake.channel.id, alice(), '!ask which bindgen does 6.1 need?');
   await botMessages(question.id, start);
-  const attempts = env.fake.requests
-    .slice(start)
-    .filter((r) => r.method === 'POST' && CREATE_MESSAGE.test(r.path));
+  const attempts = messageCreations(start);
   assert.deepEqual(
     attempts.map((r) => r.status),
     [0, 200],

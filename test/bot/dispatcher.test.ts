@@ -12,7 +12,11 @@ import type { IncomingMessage } from '../../bot/chat/message.ts';
 import { type RichMessage, textMessage } from '../../bot/chat/rich-message.ts';
 import { ok } from '../../bot/commands/command.ts';
 import { type ChatLedger, MemoryChatLedger, RedisChatLedger } from '../../bot/dispatch/chat-ledger.ts';
-import { createDispatcher, type DispatchSurface } from '../../bot/dispatch/dispatcher.ts';
+import {
+  createDispatcher,
+  type DispatcherOptions,
+  type DispatchSurface,
+} from '../../bot/dispatch/dispatcher.ts';
 import { createRouter } from '../../bot/dispatch/router.ts';
 import type { KnowledgeService } from '../../knowledge/answer-types.ts';
 import { log, privateRedis } from '../helpers/jobs.ts';
@@ -86,14 +90,19 @@ const router = createRouter({
   ],
 });
 
-function dispatcherOn(ledger: ChatLedger, overrides: { perMinute?: number; editWindowMs?: number } = {}) {
+/** The dispatcher on `ledger` for the Matrix platform, with generous limits unless `overrides` say otherwise. */
+function dispatcherOn(
+  ledger: ChatLedger,
+  overrides: Partial<Omit<DispatcherOptions, 'router' | 'ledger' | 'platform'>> = {},
+) {
   return createDispatcher({
     router,
     ledger,
     platform: 'matrix',
-    userMessagesPerMinute: overrides.perMinute ?? 100,
-    editWindowMs: overrides.editWindowMs ?? 60_000,
+    userMessagesPerMinute: 100,
+    editWindowMs: 60_000,
     log,
+    ...overrides,
   });
 }
 
@@ -135,7 +144,7 @@ test('an event is answered once: a restarted bot or a second instance on the sam
 
 test('chatter is neither answered nor counted; a flood gets one note, then silence', async () => {
   const room = new FakeRoom();
-  const dispatcher = dispatcherOn(freshLedger(), { perMinute: 3 });
+  const dispatcher = dispatcherOn(freshLedger(), { userMessagesPerMinute: 3 });
   assert.equal(await dispatcher.message(said('$c1', 'just chatting'), room.surface()), false);
   const answered = [];
   for (let i = 0; i < 6; i++)
@@ -151,7 +160,7 @@ test('chatter is neither answered nor counted; a flood gets one note, then silen
 test('a burst of twice the limit around the turn of a minute is limited too, in Redis and in memory', async (t) => {
   for (const ledger of [freshLedger(), new MemoryChatLedger()]) {
     const room = new FakeRoom();
-    const dispatcher = dispatcherOn(ledger, { perMinute: 3 });
+    const dispatcher = dispatcherOn(ledger, { userMessagesPerMinute: 3 });
     t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 11, 3, 16, 59, 59, 500) });
     const send = (i: number) => dispatcher.message(said(`$burst${i}`, `!echo ${i}`), room.surface());
     const answered = [];
@@ -234,13 +243,7 @@ test('other reactions on the bot’s messages go to the reaction hook (✅ appro
   const ledger = freshLedger();
   const room = new FakeRoom();
   const seen: [string, string, string][] = [];
-  const dispatcher = createDispatcher({
-    router,
-    ledger,
-    platform: 'matrix',
-    userMessagesPerMinute: 100,
-    editWindowMs: 60_000,
-    log,
+  const dispatcher = dispatcherOn(ledger, {
     onReaction: async (messageId, userId, emoji) => void seen.push([messageId, userId, emoji]),
   });
   await dispatcher.message(said('$x1', '!echo digest'), room.surface());
@@ -259,12 +262,8 @@ test('a flood is logged once per burst, at info: not once per skipped message', 
   const lines: { level: number; msg: string }[] = [];
   const stream = { write: (line: string) => void lines.push(JSON.parse(line)) };
   const room = new FakeRoom();
-  const dispatcher = createDispatcher({
-    router,
-    ledger: freshLedger(),
-    platform: 'matrix',
+  const dispatcher = dispatcherOn(freshLedger(), {
     userMessagesPerMinute: 2,
-    editWindowMs: 60_000,
     log: pino({ level: 'debug' }, stream),
   });
   for (let i = 0; i < 8; i++) await dispatcher.message(said(`$l${i}`, `!echo ${i}`), room.surface());
@@ -313,13 +312,7 @@ test('jobs owed from before a restart are resumed on the platform’s reply chan
     fullLog: '',
     durationMs: 1000,
   };
-  const dispatcher = createDispatcher({
-    router,
-    ledger,
-    platform: 'matrix',
-    userMessagesPerMinute: 100,
-    editWindowMs: 60_000,
-    log,
+  const dispatcher = dispatcherOn(ledger, {
     jobs: {
       follow: async (_jobId, _origin, watcher) => {
         setTimeout(() => watcher.result(result), 5);

@@ -79,6 +79,41 @@ const message = (id: string, text: string, userId = '@alice:localhost') => ({
   attachments: [],
 });
 
+/**
+ * A Matrix-like chat through the dispatcher, recording to `activity` (the dispatcher always; the router,
+ * which records questions, when asked), and the ids of the messages the bot sent.
+ */
+function matrixChat(activity: RedisActivityLog, options: { routerRecords: boolean }) {
+  const router = createRouter({
+    knowledge,
+    chat: { commandPrefix: '!', botName: 'rfl-onboard' },
+    log,
+    ...(options.routerRecords ? { activity } : {}),
+  });
+  const dispatcher = createDispatcher({
+    router,
+    ledger: new MemoryChatLedger(),
+    platform: 'matrix',
+    userMessagesPerMinute: 100,
+    editWindowMs: 60_000,
+    log,
+    activity,
+  });
+  const sent: string[] = [];
+  const surface = {
+    platform: 'matrix' as const,
+    sender: {
+      send: async (to: { roomId: string }) => {
+        sent.push(`$bot${sent.length}`);
+        return { conversation: to, messageId: sent.at(-1)! };
+      },
+      edit: async () => {},
+    },
+    track: () => {},
+  };
+  return { dispatcher, sent, surface };
+}
+
 test('questions are recorded answered or not, with their passages, under a pseudonym', async () => {
   const activity = freshLog();
   const router = createRouter({
@@ -119,28 +154,7 @@ test('questions are recorded answered or not, with their passages, under a pseud
 
 test('feedback is recorded with the question and sources it is about', async () => {
   const activity = freshLog();
-  const router = createRouter({ knowledge, chat: { commandPrefix: '!', botName: 'rfl-onboard' }, log });
-  const dispatcher = createDispatcher({
-    router,
-    ledger: new MemoryChatLedger(),
-    platform: 'matrix',
-    userMessagesPerMinute: 100,
-    editWindowMs: 60_000,
-    log,
-    activity,
-  });
-  const sent: string[] = [];
-  const surface = {
-    platform: 'matrix' as const,
-    sender: {
-      send: async (to: { roomId: string }) => {
-        sent.push(`$bot${sent.length}`);
-        return { conversation: to, messageId: sent.at(-1)! };
-      },
-      edit: async () => {},
-    },
-    track: () => {},
-  };
+  const { dispatcher, sent, surface } = matrixChat(activity, { routerRecords: false });
   await dispatcher.message(message('$q', '!ask which bindgen does 6.1 need?'), surface);
   await dispatcher.feedback(sent[0]!, '@bob:localhost', 'down');
   await dispatcher.feedback(sent[0]!, '@bob:localhost', 'down');
@@ -153,33 +167,7 @@ test('feedback is recorded with the question and sources it is about', async () 
 
 test('whether a question was asked in private is recorded, for its feedback too', async () => {
   const activity = freshLog();
-  const router = createRouter({
-    knowledge,
-    chat: { commandPrefix: '!', botName: 'rfl-onboard' },
-    log,
-    activity,
-  });
-  const dispatcher = createDispatcher({
-    router,
-    ledger: new MemoryChatLedger(),
-    platform: 'matrix',
-    userMessagesPerMinute: 100,
-    editWindowMs: 60_000,
-    log,
-    activity,
-  });
-  const sent: string[] = [];
-  const surface = {
-    platform: 'matrix' as const,
-    sender: {
-      send: async (to: { roomId: string }) => {
-        sent.push(`$bot${sent.length}`);
-        return { conversation: to, messageId: sent.at(-1)! };
-      },
-      edit: async () => {},
-    },
-    track: () => {},
-  };
+  const { dispatcher, sent, surface } = matrixChat(activity, { routerRecords: true });
   await dispatcher.message(message('$dm', '!ask which bindgen in my DM?'), surface);
   await dispatcher.message(
     { ...message('$room', '!ask which bindgen in the room?'), isDirect: false },
