@@ -75,7 +75,7 @@ function abstain(retrieval: Retrieval, options: ComposeOptions): Answer {
   return {
     kind: 'abstain',
     lead: ABSTAIN_LEAD,
-    details: [WHERE_TO_ASK, ...QUESTION_TEMPLATE, ...(citations.length > 0 ? [CLOSEST_DOCS] : [])],
+    details: abstentionDetails(citations),
     citations,
     kernelVersion:
       citations.length > 0 ? (retrieval.hits[0]?.passage.kernelVersion ?? null) : retrieval.askedVersion,
@@ -95,8 +95,13 @@ export function declined(answer: Answer): Answer {
     ...draft,
     kind: 'abstain',
     lead: ABSTAIN_LEAD,
-    details: [WHERE_TO_ASK, ...QUESTION_TEMPLATE, ...(answer.citations.length > 0 ? [CLOSEST_DOCS] : [])],
+    details: abstentionDetails(answer.citations),
   };
+}
+
+/** Where to ask and what to include; with sources, a word that they are only the closest docs. */
+function abstentionDetails(citations: Citation[]): string[] {
+  return [WHERE_TO_ASK, ...QUESTION_TEMPLATE, ...(citations.length > 0 ? [CLOSEST_DOCS] : [])];
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import wordListPath from 'word-list';
-import { analyzeDistinct, isStopWord } from './tokenize.ts';
+import { analyzeDistinct, COMPOUND, isStopWord } from './tokenize.ts';
 
 let english: Set<string> | undefined;
 
@@ -34,8 +34,6 @@ export function prose(question: string): string {
   return kept.join('\n');
 }
 
-/** Words as written, with what precedes them (to tell a sentence's first word from a capitalised name). */
-const WORD = /[\p{L}\p{N}_]+(?:(?:::|[./=\-'\u2019])[\p{L}\p{N}_]+)*/gu;
 /** Paste artifacts rather than names: paths, assignments, object files. */
 const ARTIFACT = /[/=]|\.(o|ko|a|so|cmd|mod|json|h|c)$/i;
 const LATIN_OR_DIGIT = /[a-z0-9]/i;
@@ -46,32 +44,28 @@ const LATIN_OR_DIGIT = /[a-z0-9]/i;
  */
 export function nameTerms(text: string): Set<string> {
   const written = prose(text);
-  const words = [...written.matchAll(WORD)].map((match) => {
+  // The words as the tokenizer finds them, compounds whole (`kernel::sync`, `foo-bar-baz`).
+  const words = [...written.matchAll(COMPOUND)].map((match) => {
     const word = match[0];
     const pasted = !LATIN_OR_DIGIT.test(word) || ARTIFACT.test(word);
     // "a", "I", "it's", "don't": prose, never a name (the list has no one-letter words or contractions).
     const prosaic = word.length < 2 || /['\u2019]/.test(word) || isStopWord(word.toLowerCase());
     const codeLike = /[_:.-]|\p{Ll}\p{Lu}|\d/u.test(word);
     const capitalised = /^\p{Lu}/u.test(word) && !startsSentence(written, match.index);
-    const end = match.index + word.length;
-    return {
-      word,
-      pasted,
-      name: !pasted && !prosaic && (codeLike || capitalised || !isEnglishWord(word)),
-      end,
-      at: match.index,
-    };
+    const name = !pasted && !prosaic && (codeLike || capitalised || !isEnglishWord(word));
+    return { word, at: match.index, pasted, name };
   });
+  /** Only spaces between two words: one phrase. */
+  const adjacent = (a: (typeof words)[number], b: (typeof words)[number]) =>
+    written.slice(a.at + a.word.length, b.at).trim() === '';
   const names = new Set<string>();
   for (const [i, current] of words.entries()) {
     if (current.pasted) continue;
-    const beside = (other: (typeof words)[number] | undefined, gap: string) =>
-      other?.name === true && gap.trim() === '';
     const previous = words[i - 1];
     const next = words[i + 1];
     const phrase =
-      beside(previous, previous ? written.slice(previous.end, current.at) : '.') ||
-      beside(next, next ? written.slice(current.end, next.at) : '.');
+      (previous?.name === true && adjacent(previous, current)) ||
+      (next?.name === true && adjacent(current, next));
     if (current.name || phrase) for (const term of analyzeDistinct(current.word).keys()) names.add(term);
   }
   return names;

@@ -19,7 +19,7 @@ export type TermSink = (term: string, kind: TermKind) => void;
  * Words, optionally joined into compounds by `::`, `/`, `.`, `=`, `-` or an apostrophe. Separators
  * elsewhere (leading `/`, trailing `!`, `::*`) fall outside a match, which is what we want.
  */
-const COMPOUND = /[\p{L}\p{N}_]+(?:(?:::|[./=\-'\u2019])[\p{L}\p{N}_]+)*/gu;
+export const COMPOUND = /[\p{L}\p{N}_]+(?:(?:::|[./=\-'\u2019])[\p{L}\p{N}_]+)*/gu;
 
 /** Split order: a compound is split at its weakest joint first, so `a/b.c` yields `a`, `b.c`, `b`, `c`. */
 const JOINTS = ['=', '/', '::', '.', '-'] as const;
