@@ -20,7 +20,8 @@ const BINARY_JUNK_SHARE = 0.1;
 const BINARY_MIN_JUNK = 3;
 const BINARY_SAMPLE_CHARS = 64 * 1024;
 
-const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
+/** A line opening or closing a fenced block, after any indentation; group 1 is its marker. */
+export const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
 
 /** Closes a code fence the user opened but never closed, so nothing downstream reads prose as code. */
 export function closeOpenFence(text: string): string {

@@ -6,6 +6,8 @@
  * Lead and details are plain text (they quote users): everything Discord would read as Markdown is
  * escaped, except our inline code spans; bare links are shown whole, in <…> so they do not unfurl.
  */
+
+import { FENCE_LINE } from '../../chat/input.ts';
 import {
   type MarkdownDialect,
   markdownReply,
@@ -88,8 +90,6 @@ export function renderDiscordMarkdown(message: RichMessage): string {
   return markdownReply(message, DISCORD);
 }
 
-const FENCE = /^\s*(`{3,}|~{3,})/;
-
 /** Whether `line` closes a block opened with `marker` (same character, at least as long, nothing else). */
 function closes(line: string, marker: string): boolean {
   const trimmed = line.trim();
@@ -154,7 +154,7 @@ export function splitMessage(text: string, maxChars = DISCORD_MESSAGE_LIMIT): st
           ? chunksOf(line, pieceLength)
           : cutTextLine(line, pieceLength);
     for (const piece of pieces) {
-      const opens: string | undefined = open ? undefined : FENCE.exec(piece)?.[1];
+      const opens: string | undefined = open ? undefined : FENCE_LINE.exec(piece)?.[1];
       const ends = open !== null && closes(piece, open.marker);
       // Room for the closing fence this message will need after the piece.
       const closing = ends ? 0 : ((open?.marker ?? opens)?.length ?? -1) + 1;

@@ -13,7 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../../config/logger.ts';
 import { stripControls } from '../../../config/printable.ts';
 import type { MessageEditor, MessageRef, MessageSender } from '../../chat/capabilities.ts';
-import { closeOpenFence } from '../../chat/input.ts';
+import { closeOpenFence, FENCE_LINE } from '../../chat/input.ts';
 import type { Author, ConversationRef, IncomingMessage } from '../../chat/message.ts';
 import { renderPlainText } from '../../chat/render-text.ts';
 import { type RichMessage, textMessage } from '../../chat/rich-message.ts';
@@ -46,7 +46,6 @@ const THINKING_DELAY_MS = 250;
 const CONVERSATION: ConversationRef = { roomId: 'terminal' };
 /** How long a message waits for a code block pasted right after it. */
 const PASTE_JOIN_MS = 30;
-const FENCE_OPENING = /^\s*(`{3,}|~{3,})/;
 const CLEAR_LINE = '\r\u001b[2K';
 const LINE_UP = '\u001b[1A';
 const USER: Author = { id: 'terminal', name: 'you' };
@@ -187,7 +186,7 @@ export function runTerminalChat(options: TerminalChatOptions): TerminalChat {
   };
 
   lines.on('line', (line) => {
-    if (held !== null && continued.length === 0 && FENCE_OPENING.test(line)) {
+    if (held !== null && continued.length === 0 && FENCE_LINE.test(line)) {
       continued = [held];
       held = null;
       clearTimeout(holdTimer);
