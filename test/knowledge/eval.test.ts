@@ -243,3 +243,38 @@ test("npm run eval prints ours | stock lunr per set, and which of issue 12's goa
   assert.equal(lines.length, 2, 'one JSON line per set');
   assert.deepEqual([lines[1].recall_at_5, lines[1].stock_lunr.recall_at_5], [1, 0]);
 });
+
+test('npm run eval -- --dump writes the passages and, per question, the relevant ones and our ranking', () => {
+  const file = join(cacheDir, 'rankings.json');
+  const run = runEval('--kernel', KERNEL_TREE, '--dump', file);
+  assert.equal(run.status, 0, run.stderr);
+  const dump = JSON.parse(readFileSync(file, 'utf8'));
+  const [set] = dump.sets;
+  assert.equal(set.file, FIXTURE_QUESTIONS);
+  assert.equal(set.questions.length, questions.length);
+  for (const [i, q] of set.questions.entries()) {
+    const asked = questions[i]!;
+    assert.equal(q.question, asked.question);
+    assert.equal(q.answerable, asked.relevant.length > 0, q.id);
+    // Passages are numbered as in `passages`; each relevant one is in a file the question lists.
+    for (const n of q.relevant)
+      assert.ok(
+        asked.relevant.some((r) => r.file === dump.passages[n].file),
+        q.id,
+      );
+    const scores = q.ranking.map((hit: { score: number }) => hit.score);
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a, b) => b - a),
+      `${q.id}: ranked best first`,
+    );
+    for (const hit of q.ranking) assert.ok(dump.passages[hit.passage], `${q.id}: ${hit.passage}`);
+  }
+  const answerable = set.questions.filter((q: { answerable: boolean }) => q.answerable);
+  assert.ok(
+    answerable.every((q: { relevant: number[] }) => q.relevant.length > 0),
+    'every listed file is found',
+  );
+  // The kernel tree beside the corpus is named by its tree, as in the printed table.
+  assert.ok(dump.passages.some((p: { file: string }) => p.file.startsWith('linux-9.8.7-rc1:Documentation/')));
+});
