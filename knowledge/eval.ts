@@ -1,12 +1,15 @@
 /**
  * Retrieval and abstention quality on one or more question sets, ours side by side with stock lunr:
- *   npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir> [--kernel <tree> | --no-kernel]
+ *   npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir>
+ *                   [--kernel <tree> [--kernel <tree> …] | --no-kernel] [--kernel-copies]
  *                   [--json] [--misses] [--require <score>] [--dump <file>]
  * The index is built from the corpus folder's trees plus, where present, the provisioned Debian 6.1
  * kernel tree as a distractor (its passages never count as relevant: the questions name corpus files);
  * the curated FAQ is left out so that every hit can be checked against the listed files. The distractor
  * stays one tree, so that scores compare across changes; a second tree's passages can only crowd the
- * corpus's out.
+ * corpus's out. To see the bot's side instead, which answers from the kernel trees it is configured
+ * with, name them (--kernel, repeated) and count each tree's own copy of a file the questions name under
+ * linux/ as that file (--kernel-copies: 6.12's Documentation/rust/quick-start.rst answers as mainline's).
  * Stock lunr (knowledge/stock-lunr.ts: its defaults, the same passages and fields) is scored on the same
  * questions with the same relevance, as the baseline issue 12 asks the scores to be read against; it has
  * no confidence, so it "abstains" only on an empty result list, and its abstention is not scored.
@@ -96,15 +99,28 @@ function headingKey(heading: string): string {
   return heading.replace(/[`*]/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
+export interface EvalOptions {
+  /** A kernel tree's copy of a corpus kernel file counts as that file (the corpus keeps mainline in linux/). */
+  kernelCopies?: boolean;
+}
+
 /**
  * A passage's file relative to the corpus, as the question sets name files; a passage of another tree
- * (the provisioned kernel) is named by its tree instead of by a long climb out of the corpus.
+ * (the provisioned kernel) is named by its tree instead of by a long climb out of the corpus, or, with
+ * kernelCopies, as the corpus's copy of the same kernel file.
  */
-function corpusFiles(kb: KnowledgeBase, corpusDir: string): (passage: Passage) => string {
+function corpusFiles(
+  kb: KnowledgeBase,
+  corpusDir: string,
+  options: EvalOptions,
+): (passage: Passage) => string {
   const roots = new Map(kb.trees.map((tree) => [tree.id, tree.root]));
   return (passage) => {
     const path = relative(corpusDir, join(roots.get(passage.tree) ?? '', passage.path));
-    return path.startsWith(`..${sep}`) || isAbsolute(path) ? `${passage.tree}:${passage.path}` : path;
+    if (!path.startsWith(`..${sep}`) && !isAbsolute(path)) return path;
+    return options.kernelCopies && passage.kernelVersion !== null
+      ? `linux/${passage.path}`
+      : `${passage.tree}:${passage.path}`;
   };
 }
 
@@ -113,8 +129,9 @@ export async function evaluate(
   corpusDir: string,
   questions: EvalQuestion[],
   minConfidence: number,
+  options: EvalOptions = {},
 ) {
-  const fileOf = corpusFiles(kb, corpusDir);
+  const fileOf = corpusFiles(kb, corpusDir, options);
   const service = createKnowledgeService(kb, {
     knowledge: { minConfidence, maxSources: 3 },
     llm: null,
@@ -271,8 +288,13 @@ function printMisses(outcomes: Outcome[]): void {
 }
 
 /** The --dump file: the passages (numbered as in each ranking) and each set's questions with ours. */
-function dump(kb: KnowledgeBase, corpusDir: string, results: { file: string; outcomes: Outcome[] }[]) {
-  const fileOf = corpusFiles(kb, corpusDir);
+function dump(
+  kb: KnowledgeBase,
+  corpusDir: string,
+  options: EvalOptions,
+  results: { file: string; outcomes: Outcome[] }[],
+) {
+  const fileOf = corpusFiles(kb, corpusDir, options);
   const files = kb.passages.map(fileOf);
   return {
     passages: kb.passages.map((p, i) => ({
@@ -306,8 +328,9 @@ async function main() {
     options: {
       questions: { type: 'string', multiple: true },
       corpus: { type: 'string' },
-      kernel: { type: 'string' },
+      kernel: { type: 'string', multiple: true },
       'no-kernel': { type: 'boolean', default: false },
+      'kernel-copies': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       misses: { type: 'boolean', default: false },
       require: { type: 'string' },
@@ -317,7 +340,7 @@ async function main() {
   const required = values.require === undefined ? null : Number(values.require);
   if (!values.questions?.length || !values.corpus || Number.isNaN(required)) {
     console.error(
-      'usage: npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir> [--kernel <tree>|--no-kernel] [--json] [--misses] [--require <score 0..1>] [--dump <file>]',
+      'usage: npm run eval -- --questions <jsonl> [--questions <jsonl> …] --corpus <dir> [--kernel <tree> …|--no-kernel] [--kernel-copies] [--json] [--misses] [--require <score 0..1>] [--dump <file>]',
     );
     process.exit(2);
   }
@@ -326,9 +349,10 @@ async function main() {
   const { config } = loaded;
   const corpusDir = resolve(values.corpus);
   const defaultTree = join(config.cacheDir, 'kernels', 'linux-source-6.1');
-  const kernel = values['no-kernel']
-    ? null
-    : (values.kernel ?? (existsSync(defaultTree) ? defaultTree : null));
+  const kernels = values['no-kernel']
+    ? []
+    : (values.kernel ?? (existsSync(defaultTree) ? [defaultTree] : []));
+  const options: EvalOptions = { kernelCopies: values['kernel-copies'] };
   const sets = values.questions.map((file) => ({
     file,
     questions: readFileSync(file, 'utf8')
@@ -340,7 +364,7 @@ async function main() {
   const kb = await loadKnowledgeBase(
     {
       corpora: [corpusDir],
-      kernelTrees: kernel ? [kernel] : [],
+      kernelTrees: kernels,
       markdownTrees: [],
       faqDir: null,
       wholeDocumentation: false,
@@ -349,10 +373,10 @@ async function main() {
   );
   const results = [];
   for (const set of sets) {
-    const outcomes = await evaluate(kb, corpusDir, set.questions, config.knowledge.minConfidence);
+    const outcomes = await evaluate(kb, corpusDir, set.questions, config.knowledge.minConfidence, options);
     results.push({ ...set, outcomes, scores: scoreSet(outcomes) });
   }
-  if (values.dump) writeFileSync(values.dump, JSON.stringify(dump(kb, corpusDir, results)));
+  if (values.dump) writeFileSync(values.dump, JSON.stringify(dump(kb, corpusDir, options, results)));
   if (values.json) {
     for (const { scores } of results) console.log(jsonLine(scores));
   } else {

@@ -113,6 +113,21 @@ test('hits are named relative to the corpus, and by tree and path outside it', a
     assert.doesNotMatch(hit, /^\.\.|^\//, 'no path climbing out of the corpus');
 });
 
+test("with --kernel-copies a kernel tree's own copy of a file the questions name counts as that file", async () => {
+  const kb = await knowledgeBase(KERNEL_TREE);
+  const widgets = { file: 'linux/Documentation/rust/widgets.rst', section: null };
+  const asked = [
+    { id: 'w', question: 'How do I build the Rust widgets?', category: 'build', relevant: [widgets] },
+  ];
+  const min = config.knowledge.minConfidence;
+  const [copied] = await evaluate(kb, FIXTURE_CORPUS, asked, min, { kernelCopies: true });
+  const [distractor] = await evaluate(kb, FIXTURE_CORPUS, asked, min);
+  const named = copied?.top.findIndex((hit) => hit.startsWith(`${widgets.file} § `)) ?? -1;
+  assert.ok(named >= 0, copied?.top.join('\n'));
+  assert.equal(copied?.rank, named + 1);
+  assert.equal(distractor?.rank, null, 'without it, the tree is only a distractor');
+});
+
 test('npm run eval -- --json prints exactly the agreed fields, and every category', () => {
   const run = runEval('--no-kernel', '--json');
   assert.equal(run.status, 0, run.stderr);
