@@ -302,7 +302,9 @@ test('a reply longer than Zulip allows keeps its start and hands the whole text 
 });
 
 test('edits stay within the organisation’s edit limit: past it, or once editing is turned off, the new text is a new message that later edits follow', async () => {
-  const strict = await new FakeZulip({ bot: botUser, editing: { allowed: true, limitSeconds: 1 } }).start();
+  // Zulip's timestamps are whole seconds, so a message can look up to a second old the moment it is
+  // sent: the limit leaves room for that, and the wait goes past it.
+  const strict = await new FakeZulip({ bot: botUser, editing: { allowed: true, limitSeconds: 2 } }).start();
   try {
     const client = new ZulipClient({ site: strict.siteUrl, email: botUser.email, apiKey: botUser.apiKey });
     assert.ok((await client.register()).ok, 'register tells the limit');
@@ -327,7 +329,7 @@ test('edits stay within the organisation’s edit limit: past it, or once editin
     await surface.edit(progress, textMessage('[job abcde] building'));
     assert.deepEqual(contents(), ['\\[job abcde\\] building'], 'edited in place within the limit');
 
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     const patches = () => strict.requests.filter((request) => request.method === 'PATCH').length;
     const patchesBefore = patches();
     await surface.edit(progress, textMessage('[job abcde] booting'));
