@@ -277,3 +277,30 @@ test('pin-init is explained by what it is for, not by an internal module that na
   );
   assert.match(firstSentence(answer.lead), /initialise a struct in place/, answer.lead);
 });
+
+test('helping without writing a driver: reviewing, testing and where the first tasks are', async () => {
+  const help = await service.ask('How can I help the project if I am not ready to write a driver yet?');
+  assert.equal(help.kind, 'answer');
+  assert.match(firstSentence(help.lead), /review.*test/, help.lead);
+  assertWholeSentences(help.lead);
+  const task = await service.ask('Is there a good first issue I could work on?');
+  assert.match(task.lead, /"good first issue" label/, task.lead);
+  assertWholeSentences(task.lead);
+});
+
+test('a Rust rewrite of a C driver: not by default, a reference driver is the exception', async () => {
+  const answer = await service.ask('Can I rewrite an existing C driver in Rust and get it merged?');
+  assert.equal(answer.kind, 'answer');
+  assert.match(firstSentence(answer.lead), /not accepted by default/, answer.lead);
+  assert.match(answer.lead, /reference driver/, answer.lead);
+  assertWholeSentences(answer.lead);
+});
+
+test('whether an abstraction exists: where to look before writing one', async () => {
+  const answer = await service.ask(
+    'Is there already a Rust abstraction for the PHY subsystem? How do I find out?',
+  );
+  assert.equal(answer.kind, 'answer');
+  assert.match(answer.lead, /rust\.docs\.kernel\.org|lore\.kernel\.org\/rust-for-linux/, answer.lead);
+  assertWholeSentences(answer.lead);
+});
