@@ -6,6 +6,7 @@ candidate recall at depth, how well each signal tells answerable from unanswerab
 and what encoding one question costs. Sets whose file name says "tuning" are the ones fitted on.
 """
 import json
+import re
 import sys
 import time
 
@@ -21,7 +22,6 @@ STOP = set('a an the is are was were be been to of in on for and or how do does 
 
 
 def words(text):
-    import re
     return {w[:6] for w in re.findall(r'[a-z0-9_]+', text.lower()) if w not in STOP and len(w) > 1}
 
 
@@ -81,6 +81,11 @@ def fit_pairwise(lists):
     return w
 
 
+def is_tuning(name):
+    """The sets the learned re-ranker is fitted on and the abstention signals compared on."""
+    return 'tuning' in name or name == 'questions.jsonl'
+
+
 def auc(values, answerable):
     pos = [v for v, a in zip(values, answerable) if a]
     neg = [v for v, a in zip(values, answerable) if not a]
@@ -103,18 +108,19 @@ def main(dump_file, minilm_dir, wordllama_dir):
             q['relevant_set'] = set(q['relevant'])
         questions = [q['question'] for q in s['questions']]
         sims = {name: e.encode(questions) @ passage_vectors[name].T for name, e in encoders.items()}
-        sets.append((s['file'].split('/')[-1], s['questions'], sims))
+        dense = {name: np.argsort(-sim, axis=1)[:, :50] for name, sim in sims.items()}
+        sets.append((s['file'].split('/')[-1], s['questions'], sims, dense))
 
     learned = {}
     for variant in ('lexical', 'minilm'):
         lists = [(*features(q, sims['minilm'][k] if variant == 'minilm' else None, passages, passage_words),
                   q['relevant_set'])
-                 for name, qs, sims in sets if 'tuning' in name or name == 'questions.jsonl'
+                 for name, qs, sims, _ in sets if is_tuning(name)
                  for k, q in enumerate(qs) if q['answerable']]
         learned[variant] = fit_pairwise(lists)
 
     print('\nR@1 R@5 MRR per set (answerable questions); fusions use our top 50, the re-rankers our top 20')
-    for name, qs, sims in sets:
+    for name, qs, sims, dense_orders in sets:
         keep = [k for k, q in enumerate(qs) if q['answerable']]
         if not keep:
             continue
@@ -122,7 +128,7 @@ def main(dump_file, minilm_dir, wordllama_dir):
         ours = [[h['passage'] for h in q['ranking']] for q in answerable]
         line = {'ours': scores(ours, answerable)}
         for enc in encoders:
-            dense = [list(np.argsort(-sims[enc][k])[:50]) for k in keep]
+            dense = [list(dense_orders[enc][k]) for k in keep]
             line[f'{enc} alone'] = scores(dense, answerable)
             line[f'{enc} rrf'] = scores([rrf([o, d], [1, 0.5]) for o, d in zip(ours, dense)], answerable)
             for weight in FUSION_WEIGHTS:
@@ -138,22 +144,23 @@ def main(dump_file, minilm_dir, wordllama_dir):
             print(f'  {label:20} {value}')
 
     print('\ncandidate recall: a relevant passage among the top K (ours | minilm | either)')
-    for name, qs, sims in sets:
+    for name, qs, _, dense_orders in sets:
         keep = [k for k, q in enumerate(qs) if q['answerable']]
         if not keep:
             continue
         cells = []
         for depth in (5, 20, 50):
-            ours = sum(bool({h['passage'] for h in qs[k]['ranking'][:depth]} & qs[k]['relevant_set']) for k in keep)
-            dense = sum(bool(set(np.argsort(-sims['minilm'][k])[:depth]) & qs[k]['relevant_set']) for k in keep)
-            either = sum(bool(({h['passage'] for h in qs[k]['ranking'][:depth]} | set(np.argsort(-sims['minilm'][k])[:depth]))
-                              & qs[k]['relevant_set']) for k in keep)
-            cells.append(f'@{depth} {ours / len(keep):.2f} | {dense / len(keep):.2f} | {either / len(keep):.2f}')
+            found = {'ours': 0, 'minilm': 0, 'either': 0}
+            for k in keep:
+                ours = {h['passage'] for h in qs[k]['ranking'][:depth]}
+                dense = set(dense_orders['minilm'][k][:depth].tolist())
+                for label, candidates in (('ours', ours), ('minilm', dense), ('either', ours | dense)):
+                    found[label] += bool(candidates & qs[k]['relevant_set'])
+            cells.append(f'@{depth} ' + ' | '.join(f'{n / len(keep):.2f}' for n in found.values()))
         print(f'  {name:26} ' + '   '.join(cells))
 
     print('\nanswerable vs unanswerable, AUC on the tuning sets (1 = always told apart, 0.5 = chance)')
-    tuning = [(q, sims, k) for name, qs, sims in sets if 'tuning' in name or name == 'questions.jsonl'
-              for k, q in enumerate(qs)]
+    tuning = [(q, sims, k) for name, qs, sims, _ in sets if is_tuning(name) for k, q in enumerate(qs)]
     answerable = [q['answerable'] for q, _, _ in tuning]
     print(f"  our confidence       {auc([q['confidence'] for q, _, _ in tuning], answerable):.3f}")
     for enc in encoders:
@@ -162,7 +169,7 @@ def main(dump_file, minilm_dir, wordllama_dir):
         print(f'  {enc} cos, our top   {auc(top, answerable):.3f}')
         print(f'  {enc} cos, best      {auc(best, answerable):.3f}')
 
-    sample = [q['question'] for _, qs, _ in sets for q in qs][:60]
+    sample = [q['question'] for _, qs, _, _ in sets for q in qs][:60]
     times = []
     for text in sample:
         started = time.perf_counter()
